@@ -1,0 +1,194 @@
+/**
+ * Attribute shapes of the table's items. Key attributes come from the
+ * builders in `shared/table.ts`; every amount is integer micro-USD.
+ */
+import type { KeyScope } from "../../shared/api-key.ts";
+
+export type DataRetentionRequirement = "none" | "any";
+export type LoggingPolicy = "metadata" | "full";
+
+/** A workspace's provider policy, narrowed further by the cell. */
+export interface WorkspacePolicy {
+	/** Processing regions (SG, US, CN, EU, global) the workspace allows. */
+	allowedRegions: string[];
+	/** `none` removes every provider that retains prompts. */
+	retention: DataRetentionRequirement;
+	/** Provider ids; absent means every provider. */
+	allowedProviders?: string[];
+	/** Model ids; absent means every model. */
+	allowedModels?: string[];
+	logging: LoggingPolicy;
+}
+
+export interface WorkspaceItem {
+	pk: string;
+	sk: "META";
+	entity: "workspace";
+	workspaceId: string;
+	name: string;
+	cell: string;
+	policy: WorkspacePolicy;
+	createdAt: string;
+}
+
+export interface BalanceItem {
+	pk: string;
+	sk: "BALANCE";
+	entity: "balance";
+	workspaceId: string;
+	availableMicroUsd: number;
+	reservedMicroUsd: number;
+	updatedAt: string;
+}
+
+export interface KeyTags {
+	project?: string;
+	department?: string;
+	client?: string;
+}
+
+export interface RateLimit {
+	requestsPerMinute?: number;
+	tokensPerMinute?: number;
+}
+
+export interface ApiKeyItem {
+	pk: string;
+	sk: "KEY";
+	entity: "apiKey";
+	keyId: string;
+	keyHash: string;
+	workspaceId: string;
+	cell: string;
+	name: string;
+	/** Masked key, safe to show: `sk-gag-sg-AbCd…wXyZ`. */
+	prefix: string;
+	scopes: KeyScope[];
+	status: "active" | "revoked";
+	createdAt: string;
+	expiresAt?: string;
+	revokedAt?: string;
+	lastUsedAt?: string;
+	/** Model ids this key may call; absent means any the policy allows. */
+	allowedModels?: string[];
+	/** Spend cap of this key; absent means only the balance limits it. */
+	budgetMicroUsd?: number;
+	spentMicroUsd: number;
+	reservedMicroUsd: number;
+	tags: KeyTags;
+	rateLimit?: RateLimit;
+	gsi1pk: string;
+	gsi1sk: string;
+	gsi2pk: string;
+	gsi2sk: string;
+}
+
+export type UsageStatus =
+	| "completed"
+	| "client_disconnected"
+	| "provider_failed_mid_stream"
+	| "expired";
+
+export interface UsageEventItem {
+	pk: string;
+	sk: string;
+	entity: "usageEvent";
+	requestId: string;
+	workspaceId: string;
+	keyId: string;
+	model: string;
+	providerId: string;
+	routeId: string;
+	stream: boolean;
+	status: UsageStatus;
+	promptTokens: number;
+	cachedPromptTokens: number;
+	completionTokens: number;
+	reasoningTokens: number;
+	chargeMicroUsd: number;
+	providerCostMicroUsd: number;
+	grossMarginMicroUsd: number;
+	/** Part of the charge the balance could not cover; the platform absorbs it. */
+	uncollectedMicroUsd: number;
+	latencyMs: number;
+	attempts: number;
+	receiptId: string;
+	createdAt: string;
+}
+
+export type LedgerKind = "topup" | "charge" | "adjustment";
+
+export interface LedgerEntryItem {
+	pk: string;
+	sk: string;
+	entity: "ledgerEntry";
+	entryId: string;
+	workspaceId: string;
+	kind: LedgerKind;
+	/** Signed: positive adds credit, negative spends it. */
+	amountMicroUsd: number;
+	requestId?: string;
+	receiptId?: string;
+	note?: string;
+	createdAt: string;
+}
+
+export interface ReceiptItem {
+	pk: string;
+	sk: string;
+	entity: "receipt";
+	receiptId: string;
+	workspaceId: string;
+	kind: "usage" | "purchase";
+	amountMicroUsd: number;
+	requestId?: string;
+	keyId?: string;
+	model?: string;
+	providerId?: string;
+	providerCostMicroUsd?: number;
+	grossMarginMicroUsd?: number;
+	sellerOfRecord: string;
+	description: string;
+	createdAt: string;
+}
+
+export interface ReservationItem {
+	pk: string;
+	sk: string;
+	entity: "reservation";
+	requestId: string;
+	workspaceId: string;
+	keyId: string;
+	model: string;
+	amountMicroUsd: number;
+	createdAt: string;
+	expiresAt: string;
+	gsi1pk: string;
+	gsi1sk: string;
+}
+
+export interface AuditEventItem {
+	pk: string;
+	sk: string;
+	entity: "auditEvent";
+	eventId: string;
+	workspaceId: string;
+	action: string;
+	/** Key id, user id or `admin-cli`; never a secret. */
+	actor: string;
+	details: Record<string, unknown>;
+	createdAt: string;
+}
+
+export interface DailyRollupItem {
+	pk: string;
+	sk: string;
+	entity: "dailyRollup";
+	workspaceId: string;
+	day: string;
+	keyId: string;
+	requests: number;
+	chargeMicroUsd: number;
+	promptTokens: number;
+	completionTokens: number;
+}
