@@ -73,6 +73,12 @@ export interface ApiKeyItem {
 	allowedModels?: string[];
 	/** Spend cap of this key; absent means only the balance limits it. */
 	budgetMicroUsd?: number;
+	/**
+	 * budgetMicroUsd − spentMicroUsd − reservedMicroUsd, kept as its own
+	 * attribute because condition expressions cannot add. Present exactly
+	 * when budgetMicroUsd is.
+	 */
+	budgetRemainingMicroUsd?: number;
 	spentMicroUsd: number;
 	reservedMicroUsd: number;
 	tags: KeyTags;
