@@ -17,11 +17,7 @@
  * them (or the reconciler after a crash) can ever take effect.
  */
 import { createHash } from "node:crypto";
-import {
-	GetCommand,
-	TransactWriteCommand,
-	type TransactWriteCommandInput,
-} from "@aws-sdk/lib-dynamodb";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { keys, RESERVATION_SHARDS } from "../../shared/table.ts";
 import type { Store } from "./client.ts";
 import type {
@@ -35,10 +31,7 @@ import type {
 	UsageEventItem,
 	UsageStatus,
 } from "./items.ts";
-
-type TransactItem = NonNullable<
-	TransactWriteCommandInput["TransactItems"]
->[number];
+import { type TransactItem, transactWrite } from "./transact.ts";
 
 /** How long an idempotency record is kept, in seconds. */
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
@@ -200,7 +193,7 @@ export async function reserveCredit(
 	}
 
 	try {
-		await store.doc.send(new TransactWriteCommand({ TransactItems: items }));
+		await transactWrite(store, items);
 		return reservation;
 	} catch (error) {
 		const reasons = cancellationReasons(error);
@@ -570,7 +563,7 @@ async function writeSettlement(
 			},
 		});
 	}
-	await store.doc.send(new TransactWriteCommand({ TransactItems: items }));
+	await transactWrite(store, items);
 	return usageEvent;
 }
 
@@ -652,7 +645,7 @@ export async function releaseReservation(
 		});
 	}
 	try {
-		await store.doc.send(new TransactWriteCommand({ TransactItems: items }));
+		await transactWrite(store, items);
 		return true;
 	} catch (error) {
 		const reasons = cancellationReasons(error);
