@@ -85,7 +85,12 @@ function endpointHint(cellId: string): string {
 export async function authenticate(
 	store: Store,
 	authorization: string | undefined,
-	options: { cellId: string; scope: KeyScope; now?: number },
+	options: {
+		cellId: string;
+		/** Scopes of which the key needs at least one. */
+		scope: KeyScope | readonly KeyScope[];
+		now?: number;
+	},
 ): Promise<AuthenticatedKey> {
 	const token = bearerToken(authorization);
 	if (!token) {
@@ -137,9 +142,11 @@ export async function authenticate(
 			"key_expired",
 		);
 	}
-	if (!key.scopes.includes(options.scope)) {
+	const accepted: readonly KeyScope[] =
+		typeof options.scope === "string" ? [options.scope] : options.scope;
+	if (!accepted.some((scope) => key.scopes.includes(scope))) {
 		throw permissionDenied(
-			`API key ${key.keyId} lacks the scope "${options.scope}". Its scopes are: ${key.scopes.join(", ") || "none"}. Create a key with that scope.`,
+			`API key ${key.keyId} lacks the scope ${accepted.map((scope) => `"${scope}"`).join(" or ")}. Its scopes are: ${key.scopes.join(", ") || "none"}. Create a key with that scope.`,
 			"missing_scope",
 		);
 	}
