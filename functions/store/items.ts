@@ -68,6 +68,10 @@ export interface ApiKeyItem {
 	createdAt: string;
 	expiresAt?: string;
 	revokedAt?: string;
+	/** Key this one replaced when it was rotated. */
+	rotatedFromKeyId?: string;
+	/** Key that replaced this one when it was rotated. */
+	replacedByKeyId?: string;
 	lastUsedAt?: string;
 	/** Model ids this key may call; absent means any the policy allows. */
 	allowedModels?: string[];
@@ -197,4 +201,44 @@ export interface DailyRollupItem {
 	chargeMicroUsd: number;
 	promptTokens: number;
 	completionTokens: number;
+}
+
+export type PurchaseStatus = "open" | "approved";
+
+/** One line of a purchase request, such as a credit pack. */
+export interface PurchaseLine {
+	description: string;
+	/** Price of the line in micro-USD. */
+	amountMicroUsd: number;
+}
+
+export interface PurchaseContact {
+	name?: string;
+	email: string;
+}
+
+/** A customer's request to buy credit, fulfilled by an operator. */
+export interface PurchaseRequestItem {
+	pk: string;
+	sk: string;
+	entity: "purchaseRequest";
+	purchaseId: string;
+	workspaceId: string;
+	status: PurchaseStatus;
+	items: PurchaseLine[];
+	/** Sum of the lines' amounts. */
+	totalMicroUsd: number;
+	contact: PurchaseContact;
+	note?: string;
+	requestedBy: string;
+	createdAt: string;
+	approvedAt?: string;
+	approvedBy?: string;
+	/** Credit added on approval, when the operator topped up. */
+	creditedMicroUsd?: number;
+	/** Purchase receipt of that top-up. */
+	receiptId?: string;
+	/** `PURCHASES#<status>`, so operators can list open requests. */
+	gsi1pk: string;
+	gsi1sk: string;
 }

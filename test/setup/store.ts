@@ -1,0 +1,69 @@
+/**
+ * Test helpers for storage tests. They use the DynamoDB Local started by the
+ * global setup (`DYNAMODB_ENDPOINT`, `TABLE_NAME`); every workspace gets a
+ * fresh ULID id, so test files running in parallel never share data.
+ */
+import { expect, inject } from "vitest";
+import { createStore, type Store } from "../../functions/store/client.ts";
+import { getBalance } from "../../functions/store/credit.ts";
+import type {
+	WorkspaceItem,
+	WorkspacePolicy,
+} from "../../functions/store/items.ts";
+import { listLedgerEntries } from "../../functions/store/ledger.ts";
+import { createWorkspace } from "../../functions/store/workspaces.ts";
+import { parseUsd } from "../../shared/money.ts";
+
+/** Creates a store for the test table in the run's DynamoDB Local. */
+export function testStore(): Store {
+	return createStore({
+		tableName: inject("tableName"),
+		endpoint: inject("dynamodbEndpoint"),
+	});
+}
+
+export interface NewWorkspaceOptions {
+	/** Opening credit in USD, such as "10" or "0.25"; defaults to $10. */
+	creditUsd?: string;
+	cell?: string;
+	name?: string;
+	policy?: WorkspacePolicy;
+}
+
+/** Creates a workspace with opening credit for one test. */
+export function newWorkspace(
+	store: Store,
+	options: NewWorkspaceOptions = {},
+): Promise<WorkspaceItem> {
+	return createWorkspace(store, {
+		name: options.name ?? "Test workspace",
+		cell: options.cell ?? "sg",
+		creditMicroUsd: parseUsd(options.creditUsd ?? "10"),
+		actor: "test",
+		...(options.policy ? { policy: options.policy } : {}),
+	});
+}
+
+/**
+ * Asserts the ledger invariant of a workspace: available plus reserved credit
+ * equals the sum of all ledger entries, and neither part is negative.
+ */
+export async function expectLedgerReconciles(
+	store: Store,
+	workspaceId: string,
+): Promise<void> {
+	const balance = await getBalance(store, workspaceId);
+	const entries = await listLedgerEntries(store, workspaceId);
+	const ledgerSum = entries.reduce(
+		(sum, entry) => sum + entry.amountMicroUsd,
+		0,
+	);
+
+	expect(balance, `balance of ${workspaceId}`).toBeDefined();
+	expect(
+		(balance?.availableMicroUsd ?? 0) + (balance?.reservedMicroUsd ?? 0),
+		"available + reserved must equal the ledger sum",
+	).toBe(ledgerSum);
+	expect(balance?.availableMicroUsd).toBeGreaterThanOrEqual(0);
+	expect(balance?.reservedMicroUsd).toBeGreaterThanOrEqual(0);
+}
