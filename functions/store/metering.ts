@@ -18,6 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { keys, RESERVATION_SHARDS } from "../../shared/table.ts";
 import type { Store } from "./client.ts";
 import type {
@@ -85,7 +86,15 @@ function shardOf(requestId: string): number {
 
 interface CancellationReason {
 	Code?: string;
+	/** The item as it was, in the raw attribute-value form. */
 	Item?: Record<string, unknown>;
+}
+
+/** Returns the old item of a failed condition as plain values. */
+function oldItem<T>(reason: CancellationReason | undefined): T | undefined {
+	return reason?.Item
+		? (unmarshall(reason.Item as Parameters<typeof unmarshall>[0]) as T)
+		: undefined;
 }
 
 function cancellationReasons(error: unknown): CancellationReason[] | undefined {
@@ -211,7 +220,7 @@ async function describeRefusal(
 		reasons[index]?.Code === "ConditionalCheckFailed";
 	if (input.idempotency && failed(3)) {
 		const record =
-			(reasons[3]?.Item as IdempotencyRecord | undefined) ??
+			oldItem<IdempotencyRecord>(reasons[3]) ??
 			((
 				await store.doc.send(
 					new GetCommand({
@@ -230,7 +239,7 @@ async function describeRefusal(
 	if (failed(2)) return { reason: "duplicate_request" };
 	if (failed(1)) {
 		const key =
-			(reasons[1]?.Item as Partial<ApiKeyItem> | undefined) ??
+			oldItem<Partial<ApiKeyItem>>(reasons[1]) ??
 			((
 				await store.doc.send(
 					new GetCommand({
@@ -245,7 +254,7 @@ async function describeRefusal(
 		};
 	}
 	const balance =
-		(reasons[0]?.Item as Partial<BalanceItem> | undefined) ??
+		oldItem<Partial<BalanceItem>>(reasons[0]) ??
 		((
 			await store.doc.send(
 				new GetCommand({
