@@ -120,7 +120,7 @@ export function listPurchaseRequests(
 }
 
 /** Lists every workspace's purchase requests in one status, oldest first. */
-export function listPurchaseRequestsByStatus(
+export async function listPurchaseRequestsByStatus(
 	store: Store,
 	status: PurchaseStatus,
 ): Promise<PurchaseRequestItem[]> {

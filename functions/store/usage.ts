@@ -31,7 +31,7 @@ export interface UsageQuery {
  *
  * @throws GatewayError (400) for an invalid time range or limit.
  */
-export function listUsageEvents(
+export async function listUsageEvents(
 	store: Store,
 	workspaceId: string,
 	query: UsageQuery = {},
@@ -76,7 +76,7 @@ export interface RollupQuery {
  *
  * @throws GatewayError (400) for a day that is not `yyyy-mm-dd`.
  */
-export function listDailyRollups(
+export async function listDailyRollups(
 	store: Store,
 	workspaceId: string,
 	query: RollupQuery = {},
