@@ -33,7 +33,7 @@ export interface GatewayApp {
 
 export interface BuildAppOptions {
 	/** Context values, as `-c` would set them. */
-	context?: Record<string, string>;
+	context?: Record<string, unknown>;
 	/** Cloud assembly directory; tests pass a temporary one. */
 	outdir?: string;
 }
