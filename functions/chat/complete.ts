@@ -253,6 +253,14 @@ async function reserve(
 				amountMicroUsd: worstCase,
 				expiresAt,
 				...(idempotency ? { idempotency } : {}),
+				...(auth.key.rateLimit
+					? {
+							rateLimit: {
+								...auth.key.rateLimit,
+								tokens: promptTokens + maxOutputTokens * choices,
+							},
+						}
+					: {}),
 			});
 			return { reservation, maxOutputTokens };
 		} catch (error) {
@@ -271,6 +279,19 @@ async function reserve(
 				throw conflict(
 					"A request with this Idempotency-Key is still in progress. Retry after it finishes.",
 					"idempotency_request_in_progress",
+				);
+			}
+			if (failure.reason === "rate_limit") {
+				const unit = failure.limit === "requests" ? "requests" : "tokens";
+				throw rateLimited(
+					`API key ${auth.key.keyId} reached its limit of ${failure.limitValue} ${unit} per minute. Retry after ${failure.retryAfterSeconds} s or ask for a higher limit.`,
+					failure.retryAfterSeconds,
+					"rate_limit_exceeded",
+					{
+						[`x-ratelimit-limit-${unit}`]: String(failure.limitValue),
+						[`x-ratelimit-remaining-${unit}`]: "0",
+						[`x-ratelimit-reset-${unit}`]: `${failure.retryAfterSeconds}s`,
+					},
 				);
 			}
 			if (failure.reason === "duplicate_request") {

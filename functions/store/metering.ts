@@ -19,7 +19,7 @@
 import { createHash } from "node:crypto";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { keys, RESERVATION_SHARDS } from "../../shared/table.ts";
+import { keys, RESERVATION_SHARDS, TTL_ATTRIBUTE } from "../../shared/table.ts";
 import type { Store } from "./client.ts";
 import type {
 	ApiKeyItem,
@@ -48,15 +48,34 @@ export interface ReserveInput {
 	amountMicroUsd: number;
 	expiresAt: Date;
 	idempotency?: { key: string; bodyHash: string };
+	/** The key's per-minute limits and this request's estimated tokens. */
+	rateLimit?: RateLimitCharge;
 	now?: Date;
 }
+
+export interface RateLimitCharge {
+	requestsPerMinute?: number;
+	tokensPerMinute?: number;
+	/** Estimated tokens of this request: prompt plus output limit. */
+	tokens: number;
+}
+
+/** Per-minute window of a rate limit, in milliseconds. */
+export const RATE_WINDOW_MS = 60_000;
 
 /** Why a reservation was refused. */
 export type ReserveFailure =
 	| { reason: "balance"; availableMicroUsd: number }
 	| { reason: "key_budget"; budgetRemainingMicroUsd: number }
 	| { reason: "idempotency"; record: IdempotencyRecord | undefined }
-	| { reason: "duplicate_request" };
+	| { reason: "duplicate_request" }
+	| {
+			reason: "rate_limit";
+			limit: "requests" | "tokens";
+			limitValue: number;
+			/** Seconds until the current window ends. */
+			retryAfterSeconds: number;
+	  };
 
 export interface IdempotencyRecord {
 	pk: string;
@@ -201,24 +220,127 @@ export async function reserveCredit(
 		});
 	}
 
+	const idempotencyIndex = input.idempotency ? 3 : -1;
+	const windowStart =
+		Math.floor(now.getTime() / RATE_WINDOW_MS) * RATE_WINDOW_MS;
+	const limits = input.rateLimit;
+	const rateIndex =
+		limits && (limits.requestsPerMinute || limits.tokensPerMinute)
+			? items.length
+			: -1;
+	if (limits && rateIndex >= 0) {
+		items.push(rateWindowUpdate(store, input.keyId, windowStart, limits));
+	}
+
 	try {
 		await transactWrite(store, items);
 		return reservation;
 	} catch (error) {
 		const reasons = cancellationReasons(error);
 		if (!reasons) throw error;
-		throw new ReservationRefused(await describeRefusal(store, input, reasons));
+		const failedAt = (index: number) =>
+			index >= 0 && reasons[index]?.Code === "ConditionalCheckFailed";
+		if (limits && failedAt(rateIndex)) {
+			throw new ReservationRefused(
+				rateRefusal(
+					limits,
+					oldItem<RateWindowItem>(reasons[rateIndex]),
+					windowStart,
+					now,
+				),
+			);
+		}
+		throw new ReservationRefused(
+			await describeRefusal(store, input, reasons, failedAt(idempotencyIndex)),
+		);
 	}
+}
+
+interface RateWindowItem {
+	requests?: number;
+	tokens?: number;
+}
+
+/**
+ * Counts a request in the key's per-minute window, under the condition that
+ * the counts stay within the limits. Condition expressions cannot add, so
+ * the limit minus this request's tokens is computed here.
+ */
+function rateWindowUpdate(
+	store: Store,
+	keyId: string,
+	windowStart: number,
+	limits: RateLimitCharge,
+): TransactItem {
+	const conditions: string[] = [];
+	const values: Record<string, unknown> = {
+		":one": 1,
+		":tokens": limits.tokens,
+		":expires": Math.floor((windowStart + 2 * RATE_WINDOW_MS) / 1000),
+	};
+	if (limits.requestsPerMinute) {
+		conditions.push(
+			"(attribute_not_exists(requests) OR requests < :maxRequests)",
+		);
+		values[":maxRequests"] = limits.requestsPerMinute;
+	}
+	if (limits.tokensPerMinute) {
+		conditions.push("(attribute_not_exists(tokens) OR tokens <= :tokenRoom)");
+		values[":tokenRoom"] = limits.tokensPerMinute - limits.tokens;
+		if (limits.tokens > limits.tokensPerMinute) {
+			// A request larger than the whole window can never fit.
+			conditions.push("attribute_exists(neverPresent)");
+		}
+	}
+	return {
+		Update: {
+			TableName: store.tableName,
+			Key: keys.rateWindow(keyId, new Date(windowStart).toISOString()),
+			UpdateExpression: `ADD requests :one, tokens :tokens SET ${TTL_ATTRIBUTE} = :expires`,
+			ConditionExpression: conditions.join(" AND "),
+			ExpressionAttributeValues: values,
+			ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+		},
+	};
+}
+
+function rateRefusal(
+	limits: RateLimitCharge,
+	window: RateWindowItem | undefined,
+	windowStart: number,
+	now: Date,
+): ReserveFailure {
+	const retryAfterSeconds = Math.max(
+		1,
+		Math.ceil((windowStart + RATE_WINDOW_MS - now.getTime()) / 1000),
+	);
+	const requestsFull =
+		limits.requestsPerMinute !== undefined &&
+		(window?.requests ?? 0) >= limits.requestsPerMinute;
+	return requestsFull || !limits.tokensPerMinute
+		? {
+				reason: "rate_limit",
+				limit: "requests",
+				limitValue: limits.requestsPerMinute ?? 0,
+				retryAfterSeconds,
+			}
+		: {
+				reason: "rate_limit",
+				limit: "tokens",
+				limitValue: limits.tokensPerMinute,
+				retryAfterSeconds,
+			};
 }
 
 async function describeRefusal(
 	store: Store,
 	input: ReserveInput,
 	reasons: CancellationReason[],
+	idempotencyFailed: boolean,
 ): Promise<ReserveFailure> {
 	const failed = (index: number) =>
 		reasons[index]?.Code === "ConditionalCheckFailed";
-	if (input.idempotency && failed(3)) {
+	if (input.idempotency && idempotencyFailed) {
 		const record =
 			oldItem<IdempotencyRecord>(reasons[3]) ??
 			((

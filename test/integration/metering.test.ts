@@ -276,3 +276,62 @@ describe("settleCharge", () => {
 		expect(refused).toBeInstanceOf(ReservationRefused);
 	});
 });
+
+describe("reserveCredit rate limits", () => {
+	it("refuses past the request limit", async () => {
+		const { key } = await workspaceWithKey("1");
+		const limits = { requestsPerMinute: 2, tokens: 100 };
+		const now = new Date("2026-12-04T10:00:10Z");
+		const reserve = () =>
+			reserveCredit(store, {
+				requestId: newRequestId(),
+				workspaceId: key.workspaceId,
+				keyId: key.keyId,
+				keyHash: key.keyHash,
+				keyHasBudget: false,
+				model: "gpt-4o-mini",
+				amountMicroUsd: 10,
+				expiresAt: new Date(now.getTime() + 60_000),
+				rateLimit: limits,
+				now,
+			});
+
+		await reserve();
+		await reserve();
+		const refused = await reserve().catch((error: unknown) => error);
+
+		expect((refused as ReservationRefused).failure).toEqual({
+			reason: "rate_limit",
+			limit: "requests",
+			limitValue: 2,
+			retryAfterSeconds: 50,
+		});
+	});
+
+	it("refuses past the token limit", async () => {
+		const { workspace, key } = await workspaceWithKey("1");
+		const reserve = (tokens: number) =>
+			reserveCredit(store, {
+				requestId: newRequestId(),
+				workspaceId: key.workspaceId,
+				keyId: key.keyId,
+				keyHash: key.keyHash,
+				keyHasBudget: false,
+				model: "gpt-4o-mini",
+				amountMicroUsd: 10,
+				expiresAt: new Date(Date.now() + 60_000),
+				rateLimit: { tokensPerMinute: 1_000, tokens },
+			});
+
+		await reserve(600);
+		const refused = await reserve(600).catch((error: unknown) => error);
+
+		expect((refused as ReservationRefused).failure).toMatchObject({
+			reason: "rate_limit",
+			limit: "tokens",
+		});
+		expect(
+			(await getBalance(store, workspace.workspaceId))?.reservedMicroUsd,
+		).toBe(10);
+	});
+});
