@@ -24,6 +24,16 @@ import { PortalStack } from "./stacks/portal-stack.ts";
 export const PORTAL_REGION = "us-east-1";
 export const PORTAL_STACK_NAME = "gag-portal";
 
+/**
+ * Context defaults; cdk.json and `-c` override them. Weak references read
+ * the cells' outputs with Fn::GetStackOutput, so the portal in us-east-1
+ * needs no export custom resources, and a cell stack can be replaced
+ * without first removing the portal's reference to it.
+ */
+const APP_DEFAULT_CONTEXT = {
+	"@aws-cdk/core:defaultCrossStackReferences": "weak",
+};
+
 export interface GatewayApp {
 	app: App;
 	gateways: GatewayStack[];
@@ -40,7 +50,10 @@ export interface BuildAppOptions {
 
 /** Builds the app with every stack and the cdk-nag AwsSolutions checks. */
 export function buildApp(options: BuildAppOptions = {}): GatewayApp {
-	const app = new App({ context: options.context, outdir: options.outdir });
+	const app = new App({
+		context: { ...APP_DEFAULT_CONTEXT, ...options.context },
+		outdir: options.outdir,
+	});
 	const account = process.env.CDK_DEFAULT_ACCOUNT;
 	const cells = selectedCells(app.node.tryGetContext("cells"));
 	const portalDomain = contextString(app, "portalDomain");
@@ -52,10 +65,6 @@ export function buildApp(options: BuildAppOptions = {}): GatewayApp {
 				stackName: gatewayStackName(cell.id),
 				description: `Global AI Gateway cell ${cell.id} (${cell.region})`,
 				env: { account, region: cell.region },
-				// The portal in us-east-1 reads each cell's API URL and user
-				// pool ids. CloudFormation exports are regional, so the CDK
-				// carries them through SSM parameters in us-east-1 instead.
-				crossRegionReferences: true,
 				cell,
 				portalDomain,
 				sellerOfRecord,
@@ -73,7 +82,6 @@ export function buildApp(options: BuildAppOptions = {}): GatewayApp {
 			stackName: PORTAL_STACK_NAME,
 			description: "Global AI Gateway portal",
 			env: { account, region: PORTAL_REGION },
-			crossRegionReferences: true,
 			cells: portalCells,
 			customDomain: customDomain(app, portalDomain),
 		});

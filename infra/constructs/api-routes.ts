@@ -1,9 +1,8 @@
 /**
- * The gateway's public routes, declared once for the REST API resource tree.
- *
- * NOTE: the local runtime under infra/local/ exports no route table yet. When
- * it does, build this list from it so that both runtimes serve the same paths.
+ * The gateway's public routes for the REST API resource tree, built from the
+ * local runtime's route table so that both runtimes serve the same paths.
  */
+import { ROUTES, type Route } from "../local/routes.ts";
 
 /** Function that serves a route, named after its folder under functions/. */
 export type RouteTarget = "chat" | "api" | "portal";
@@ -17,31 +16,42 @@ export type RouteTarget = "chat" | "api" | "portal";
 export type RouteAuth = "apiKey" | "cognito" | "none";
 
 export interface ApiRoute {
-	method: "GET" | "POST" | "ANY";
+	method: Route["method"];
 	/** API Gateway resource path, with `{name}` and `{proxy+}` parameters. */
 	path: string;
 	target: RouteTarget;
 	auth: RouteAuth;
+	/** Whether API Gateway streams the response. */
+	streaming: boolean;
+	/** Integration timeout in ms. */
+	timeoutMs: number;
 }
 
-export const API_ROUTES: readonly ApiRoute[] = [
-	{
-		method: "POST",
-		path: "/v1/chat/completions",
-		target: "chat",
-		auth: "apiKey",
-	},
-	{ method: "GET", path: "/health", target: "api", auth: "none" },
-	{ method: "GET", path: "/v1/models", target: "api", auth: "apiKey" },
-	{ method: "GET", path: "/v1/key", target: "api", auth: "apiKey" },
-	{ method: "GET", path: "/v1/credits", target: "api", auth: "apiKey" },
-	{ method: "GET", path: "/v1/usage", target: "api", auth: "apiKey" },
-	{ method: "GET", path: "/v1/receipts/{id}", target: "api", auth: "apiKey" },
-	{ method: "GET", path: "/v1/requests/{id}", target: "api", auth: "apiKey" },
-	{
-		method: "ANY",
-		path: "/portal/{proxy+}",
-		target: "portal",
-		auth: "cognito",
-	},
-];
+/** Routes that need no credentials. */
+const PUBLIC_PATHS = new Set(["/health"]);
+
+const AUTH_BY_TARGET: Record<RouteTarget, RouteAuth> = {
+	chat: "apiKey",
+	api: "apiKey",
+	portal: "cognito",
+};
+
+/** Maps a local route to its target function and authentication. */
+export function toApiRoute(route: Route): ApiRoute {
+	const target = /^functions\/(\w+)\/handler\.ts$/.exec(route.handler)?.[1];
+	if (target !== "chat" && target !== "api" && target !== "portal") {
+		throw new Error(
+			`Route ${route.method} ${route.resource} names handler "${route.handler}", which no gateway function serves. Use functions/{chat,api,portal}/handler.ts.`,
+		);
+	}
+	return {
+		method: route.method,
+		path: route.resource,
+		target,
+		auth: PUBLIC_PATHS.has(route.resource) ? "none" : AUTH_BY_TARGET[target],
+		streaming: route.streaming,
+		timeoutMs: route.timeoutMs,
+	};
+}
+
+export const API_ROUTES: readonly ApiRoute[] = ROUTES.map(toApiRoute);

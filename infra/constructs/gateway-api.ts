@@ -41,13 +41,6 @@ export interface GatewayApiProps {
 export const STAGE_NAME = "live";
 
 /**
- * API Gateway limits a streamed response to 15 minutes, and the streaming
- * integration timeout may be raised to the same value. Chat completions from
- * reasoning models can run for minutes, so chat gets the full window.
- */
-export const CHAT_STREAM_TIMEOUT = Duration.minutes(15);
-
-/**
  * The cell's public REST API (Regional endpoint): one Lambda proxy
  * integration per route, chat streamed and the rest buffered, with stage
  * throttling, JSON access logs, X-Ray tracing and a WAF web ACL.
@@ -139,18 +132,20 @@ export class GatewayApi extends Construct {
 		},
 	): Method {
 		const resource = this.restApi.root.resourceForPath(route.path);
+		// A streamed response may run 15 minutes, and API Gateway allows the
+		// integration timeout of a streaming route to match it.
+		const integration = route.streaming
+			? new LambdaIntegration(handler, {
+					responseTransferMode: ResponseTransferMode.STREAM,
+					timeout: Duration.millis(route.timeoutMs),
+				})
+			: new LambdaIntegration(handler);
 		if (route.target === "chat") {
-			const integration = new LambdaIntegration(handler, {
-				responseTransferMode: ResponseTransferMode.STREAM,
-				timeout: CHAT_STREAM_TIMEOUT,
-			});
 			return resource.addMethod(route.method, integration, {
 				requestValidator: shared.validator,
 				requestModels: { "application/json": shared.chatRequestModel },
 			});
 		}
-
-		const integration = new LambdaIntegration(handler);
 		if (route.auth === "cognito") {
 			return resource.addMethod(route.method, integration, {
 				authorizer: shared.authorizer,

@@ -11,14 +11,19 @@ import {
 	type UserPoolDomain,
 } from "aws-cdk-lib/aws-cognito";
 import { Construct } from "constructs";
+import { OPERATOR_GROUP } from "../../functions/portal/auth.ts";
 
-/** Portal roles, one Cognito group each; the portal API reads `cognito:groups`. */
+/**
+ * Cognito groups: the five workspace roles, and the platform operators'
+ * group that the portal API checks in `cognito:groups`.
+ */
 export const PORTAL_GROUPS = [
 	"owner",
 	"admin",
 	"billing",
 	"developer",
 	"viewer",
+	OPERATOR_GROUP,
 ] as const;
 
 export interface PortalUsersProps {

@@ -17,8 +17,9 @@ import {
 	SERVICE_NAMES,
 } from "../../functions/observability/metric-names.ts";
 import type { CellConfig } from "../cells.ts";
+import { API_ROUTES, type RouteTarget } from "../constructs/api-routes.ts";
 import { GatewayAlarms } from "../constructs/gateway-alarms.ts";
-import { CHAT_STREAM_TIMEOUT, GatewayApi } from "../constructs/gateway-api.ts";
+import { GatewayApi } from "../constructs/gateway-api.ts";
 import { GatewayFunction } from "../constructs/gateway-function.ts";
 import { createGatewayTable } from "../constructs/gateway-table.ts";
 import { PortalUsers } from "../constructs/portal-users.ts";
@@ -100,9 +101,9 @@ export class GatewayStack extends Stack {
 					...environment,
 					PROVIDER_SECRETS: this.providerSecret.secretArn,
 				},
-				// Lambda's maximum, equal to API Gateway's 15-minute limit on a
-				// streamed response, so a long completion is never cut by Lambda first.
-				timeout: CHAT_STREAM_TIMEOUT,
+				// 15 minutes: the longest a streamed REST response may run, so
+				// Lambda never cuts a long completion before API Gateway would.
+				timeout: routeTimeout("chat"),
 				memorySize: 512,
 				logRetention,
 			}),
@@ -111,7 +112,7 @@ export class GatewayStack extends Stack {
 				serviceName: SERVICE_NAMES.api,
 				environment,
 				// Buffered integrations end at API Gateway's 29-second timeout.
-				timeout: Duration.seconds(29),
+				timeout: routeTimeout("api"),
 				memorySize: 256,
 				logRetention,
 			}),
@@ -119,7 +120,7 @@ export class GatewayStack extends Stack {
 				handlerFolder: "portal",
 				serviceName: SERVICE_NAMES.portal,
 				environment,
-				timeout: Duration.seconds(29),
+				timeout: routeTimeout("portal"),
 				memorySize: 256,
 				logRetention,
 			}),
@@ -228,4 +229,12 @@ export class GatewayStack extends Stack {
 				"The provider catalog decides at run time which Bedrock models chat may call; the grant is limited to foundation models in the cell's region.",
 		});
 	}
+}
+
+/** Function timeout: the longest integration timeout among its routes. */
+function routeTimeout(target: RouteTarget): Duration {
+	const timeouts = API_ROUTES.filter((route) => route.target === target).map(
+		(route) => route.timeoutMs,
+	);
+	return Duration.millis(Math.max(...timeouts));
 }

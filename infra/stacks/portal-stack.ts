@@ -144,9 +144,9 @@ export class PortalStack extends Stack {
 				responsePagePath: "/index.html",
 				ttl: Duration.seconds(10),
 			})),
-			minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
 			...(custom
 				? {
+						minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
 						domainNames: [custom.domainName],
 						certificate: Certificate.fromCertificateArn(
 							this,

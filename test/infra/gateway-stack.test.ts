@@ -416,13 +416,13 @@ describe("web ACL", () => {
 });
 
 describe("portal users", () => {
-	it("has the five groups", () => {
+	it("has role and operator groups", () => {
 		const groups = Object.values(
 			resourcesOfType(template, "AWS::Cognito::UserPoolGroup"),
 		).map((group) => group.Properties.GroupName);
 
 		expect(groups.sort()).toEqual(
-			["admin", "billing", "developer", "owner", "viewer"].sort(),
+			["admin", "billing", "developer", "operators", "owner", "viewer"].sort(),
 		);
 	});
 

@@ -187,7 +187,18 @@ describe("portal config.json", () => {
 		}
 	});
 
-	it("reads cross-region values through SSM", () => {
-		template.resourceCountIs("Custom::CrossRegionExportReader", 1);
+	it("reads cell outputs with GetStackOutput", () => {
+		const deployments = Object.values(
+			resourcesOfType(template, "Custom::CDKBucketDeployment"),
+		);
+		const markers = JSON.stringify(deployments[0]?.Properties.SourceMarkers);
+
+		expect(markers).toContain(
+			'"Fn::GetStackOutput":{"StackName":"gag-sg","Region":"ap-southeast-1"',
+		);
+		expect(markers).toContain(
+			'"Fn::GetStackOutput":{"StackName":"gag-us","Region":"us-east-1"',
+		);
+		template.resourceCountIs("Custom::CrossRegionExportReader", 0);
 	});
 });
