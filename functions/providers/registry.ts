@@ -5,11 +5,15 @@
  * `PROVIDER_API_KEYS` environment variable in the same JSON form.
  */
 import type { CatalogRoute } from "../../shared/catalog.ts";
+import { anthropicAdapter } from "./anthropic.ts";
+import { bedrockAdapter } from "./bedrock.ts";
 import { openAICompatibleAdapter } from "./openai-compatible.ts";
 import type { ProviderAdapter } from "./types.ts";
 
 const adapters = new Map<string, ProviderAdapter>([
 	["openai", openAICompatibleAdapter],
+	["anthropic", anthropicAdapter],
+	["bedrock", bedrockAdapter],
 ]);
 
 /** Registers an adapter for a catalog `adapter` value. */
