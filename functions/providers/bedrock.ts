@@ -572,14 +572,18 @@ async function* normalize(
 	} finally {
 		release();
 	}
-	if (!translator.stopped) {
+	if (translator.stopped) return;
+	// An abort after the response head ends the event stream without an error.
+	if (signal.aborted) {
 		throw new ProviderError(
-			"stream_error",
-			signal.aborted
-				? `The request to provider ${route.providerId} was aborted.`
-				: `Provider ${route.providerId} ended the stream before messageStop.`,
+			"connection",
+			`The request to provider ${route.providerId} was aborted.`,
 		);
 	}
+	throw new ProviderError(
+		"stream_error",
+		`Provider ${route.providerId} ended the stream before messageStop.`,
+	);
 }
 
 export const bedrockAdapter: ProviderAdapter = {

@@ -367,6 +367,7 @@ describe("anthropicAdapter faults", () => {
 		const error = await collect(events).catch((caught: unknown) => caught);
 
 		expect(error).toBeInstanceOf(ProviderError);
+		expect((error as ProviderError).kind).toBe("connection");
 		expect((error as ProviderError).retryable).toBe(true);
 	});
 
@@ -404,6 +405,7 @@ describe("anthropicAdapter faults", () => {
 		const error = await collect(events).catch((caught: unknown) => caught);
 
 		expect(error).toBeInstanceOf(ProviderError);
+		expect((error as ProviderError).kind).toBe("connection");
 		expect(Date.now() - started).toBeLessThan(2_000);
 	});
 
