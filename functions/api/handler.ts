@@ -21,6 +21,7 @@ import { type AuthenticatedKey, authenticate } from "../auth/authenticate.ts";
 import { loadCatalog } from "../catalog/load.ts";
 import { header } from "../http/event.ts";
 import { errorSummary, loggerFor } from "../observability/logger.ts";
+import { getApiKeyByHash } from "../store/api-keys.ts";
 import { getAuditEvent } from "../store/audit.ts";
 import { type Store, storeFromEnvironment } from "../store/client.ts";
 import { getBalance } from "../store/credit.ts";
@@ -127,7 +128,10 @@ const routes: Record<string, Route> = {
 	},
 
 	"GET /v1/key": async (context) => {
-		const { key } = await auth(context, ANY_SCOPE);
+		const { key: cached } = await auth(context, ANY_SCOPE);
+		// Spend moves with every request, so read it fresh rather than from the key cache.
+		const key =
+			(await getApiKeyByHash(context.store, cached.keyHash)) ?? cached;
 		return {
 			id: key.keyId,
 			name: key.name,
@@ -225,7 +229,7 @@ const routes: Record<string, Route> = {
 		const record = id.startsWith("req_")
 			? await getAuditEvent(context.store, key.workspaceId, id)
 			: undefined;
-		if (!record || record.action !== "chat.request") {
+		if (record?.action !== "chat.request") {
 			throw notFound(
 				`Request "${id}" was not found in this workspace.`,
 				"request_not_found",

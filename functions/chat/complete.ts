@@ -171,7 +171,11 @@ function planOrThrow(
 			"model_not_supported",
 		);
 	}
-	if ([...reasons].every((reason) => reason === "model_not_allowed_for_key")) {
+	if (
+		plan.excluded.every((entry) =>
+			entry.reasons.includes("model_not_allowed_for_key"),
+		)
+	) {
 		throw permissionDenied(
 			`API key ${auth.key.keyId} may not use the model "${request.model}". Its allowed models are: ${(auth.key.allowedModels ?? []).join(", ")}.`,
 			"model_not_allowed",
