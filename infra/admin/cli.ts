@@ -1,0 +1,138 @@
+/**
+ * Admin CLI for platform operators: workspaces, keys, credit and purchase
+ * requests. Run it as `npm run admin -- <command> [options] [--json]`.
+ *
+ * It works on local data by default (see `openAdminStore`). Exit codes: 0 on
+ * success, 1 when the command failed, 2 for invalid arguments.
+ */
+import { userInfo } from "node:os";
+import { parseArgs } from "node:util";
+import { GatewayError } from "../../shared/errors.ts";
+import { type Command, type OptionValues, UsageError } from "./command.ts";
+import { creditTopUp } from "./commands/credit.ts";
+import { keyCreate, keyList, keyRevoke } from "./commands/key.ts";
+import { purchaseApprove, purchaseList } from "./commands/purchase.ts";
+import { workspaceCreate, workspaceShow } from "./commands/workspace.ts";
+import { openAdminStore } from "./store-target.ts";
+
+// NOTE: `ledger check` and `reconcile` are planned; each is one more entry.
+const COMMANDS: readonly Command[] = [
+	workspaceCreate,
+	workspaceShow,
+	keyCreate,
+	keyList,
+	keyRevoke,
+	creditTopUp,
+	purchaseList,
+	purchaseApprove,
+];
+
+const PROGRAM = "npm run admin --";
+
+/** Runs one command line and returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+	if (argv.length === 0 || argv[0] === "help" || argv[0] === "--help") {
+		process.stdout.write(`${usage()}\n`);
+		return 0;
+	}
+	const command = COMMANDS.find(
+		(candidate) => candidate.name === `${argv[0]} ${argv[1]}`,
+	);
+	if (!command) {
+		return usageFailure(
+			`Unknown command "${argv.slice(0, 2).join(" ")}".`,
+			undefined,
+		);
+	}
+
+	let values: OptionValues;
+	try {
+		values = parseArgs({
+			args: argv.slice(2),
+			options: {
+				...command.options,
+				json: { type: "boolean" },
+				help: { type: "boolean" },
+			},
+			strict: true,
+			allowPositionals: false,
+		}).values as OptionValues;
+	} catch (error) {
+		return usageFailure((error as Error).message, command);
+	}
+	if (values.help) {
+		process.stdout.write(`${commandUsage(command)}\n  ${command.summary}\n`);
+		return 0;
+	}
+
+	return runCommand(command, values);
+}
+
+async function runCommand(
+	command: Command,
+	values: OptionValues,
+): Promise<number> {
+	let opened: Awaited<ReturnType<typeof openAdminStore>> | undefined;
+	try {
+		opened = await openAdminStore();
+		const result = await command.run(
+			{ store: opened.store, actor: adminActor() },
+			values,
+		);
+		process.stdout.write(
+			values.json
+				? `${JSON.stringify(result.json, null, 2)}\n`
+				: `${result.text}\n`,
+		);
+		return 0;
+	} catch (error) {
+		if (error instanceof UsageError) {
+			return usageFailure(error.message, command);
+		}
+		if (error instanceof GatewayError && error.status === 400) {
+			return usageFailure(error.message, command);
+		}
+		const message = error instanceof Error ? error.message : String(error);
+		process.stderr.write(`admin: ${command.name} failed: ${message}\n`);
+		return 1;
+	} finally {
+		await opened?.close();
+	}
+}
+
+function usageFailure(message: string, command: Command | undefined): number {
+	const help = command ? `Usage: ${commandUsage(command)}` : usage();
+	process.stderr.write(`admin: ${message}\n${help}\n`);
+	return 2;
+}
+
+function commandUsage(command: Command): string {
+	return `${PROGRAM} ${command.name} ${command.usage} [--json]`;
+}
+
+function usage(): string {
+	const lines = COMMANDS.map(
+		(command) => `  ${command.name} ${command.usage}\n      ${command.summary}`,
+	);
+	return [
+		`Usage: ${PROGRAM} <command> [options] [--json]`,
+		"",
+		"Commands:",
+		...lines,
+		"",
+		"Works on local data in .data/ unless DYNAMODB_ENDPOINT and TABLE_NAME are set.",
+		"Amounts are USD with at most 6 decimal places; --json prints machine-readable output.",
+	].join("\n");
+}
+
+function adminActor(): string {
+	try {
+		return `admin-cli:${userInfo().username}`;
+	} catch {
+		return "admin-cli";
+	}
+}
+
+if (import.meta.main) {
+	process.exitCode = await main(process.argv.slice(2));
+}
