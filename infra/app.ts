@@ -17,7 +17,8 @@
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { CELLS, type CellConfig, getCell } from "./cells.ts";
-import { GatewayStack, gatewayStackName } from "./stacks/gateway-stack.ts";
+import { gatewayStackName } from "./stacks/gateway-outputs.ts";
+import { GatewayStack } from "./stacks/gateway-stack.ts";
 import { PortalStack } from "./stacks/portal-stack.ts";
 
 /** CloudFront web ACLs and certificates must be created in us-east-1. */

@@ -27,6 +27,7 @@ import {
 	grantTableActions,
 	TABLE_ACTIONS,
 } from "../constructs/table-access.ts";
+import { GATEWAY_OUTPUTS } from "./gateway-outputs.ts";
 
 export interface GatewayStackProps extends StackProps {
 	cell: CellConfig;
@@ -36,19 +37,6 @@ export interface GatewayStackProps extends StackProps {
 	sellerOfRecord?: string;
 	logRetention?: RetentionDays;
 }
-
-/** Stack name of a cell; the admin CLI finds a cell's outputs by it. */
-export function gatewayStackName(cellId: string): string {
-	return `gag-${cellId}`;
-}
-
-/** Output keys that operators and the admin CLI read. */
-export const GATEWAY_OUTPUTS = {
-	apiUrl: "ApiUrl",
-	tableName: "TableName",
-	userPoolId: "UserPoolId",
-	userPoolClientId: "UserPoolClientId",
-} as const;
 
 /**
  * One cell: its table, provider secret, four functions, REST API with WAF,
