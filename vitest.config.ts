@@ -13,6 +13,7 @@ export default defineConfig({
 			AWS_SECRET_ACCESS_KEY: "local",
 			AWS_REGION: "us-east-1",
 			CDK_DISABLE_CLI_TELEMETRY: "true",
+			POWERTOOLS_METRICS_DISABLED: "true",
 		},
 	},
 });

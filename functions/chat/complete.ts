@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Writable } from "node:stream";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { getCell } from "../../infra/cells.ts";
 import type { CatalogRoute } from "../../shared/catalog.ts";
@@ -45,6 +46,11 @@ import { type AuthenticatedKey, authenticate } from "../auth/authenticate.ts";
 import { loadCatalog } from "../catalog/load.ts";
 import { header, parseJsonBody } from "../http/event.ts";
 import { errorSummary, loggerFor } from "../observability/logger.ts";
+import {
+	METRIC_NAMES,
+	METRIC_NAMESPACE,
+	SERVICE_NAMES,
+} from "../observability/metric-names.ts";
 import { readSellerOfRecord } from "../portal/seller.ts";
 import { unhealthyProviders } from "../providers/health.ts";
 import type { ProviderError, ProviderEvent } from "../providers/types.ts";
@@ -73,7 +79,11 @@ import {
 } from "./openai-format.ts";
 import { EventStream, writeError, writeJson } from "./response.ts";
 
-const log = loggerFor("gateway-chat");
+const log = loggerFor(SERVICE_NAMES.chat);
+const metrics = new Metrics({
+	namespace: METRIC_NAMESPACE,
+	serviceName: SERVICE_NAMES.chat,
+});
 
 /** Output limit when the client sets none, before the route's own cap. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
@@ -753,12 +763,26 @@ async function pipeEvents(
 	}
 }
 
+/**
+ * Publishes the request count, and the fallback count when a candidate
+ * after the first served, for the fallback-rate alarm.
+ */
+function publishMetrics(state: RequestState, served: boolean): void {
+	if (!state.plan) return;
+	metrics.addMetric(METRIC_NAMES.requestCount, MetricUnit.Count, 1);
+	if (served && state.attempts.length > 1) {
+		metrics.addMetric(METRIC_NAMES.fallbackCount, MetricUnit.Count, 1);
+	}
+	metrics.publishStoredMetrics();
+}
+
 function logRequest(
 	state: RequestState,
 	status: number,
 	provider: string | undefined,
 	chargeMicroUsd: number,
 ): void {
+	publishMetrics(state, provider !== undefined);
 	log.info("chat request", {
 		requestId: state.invocation.requestId,
 		workspaceId: state.auth?.key.workspaceId,
