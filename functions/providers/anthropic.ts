@@ -48,8 +48,8 @@ interface AnthropicMessage {
 // Format-neutral helpers, shared with the Bedrock Converse adapter.
 
 /**
- * A request the provider's API cannot express, as a client error: another
- * candidate gets the same request, so fallback would not help.
+ * Creates the client error for a request that the provider's API cannot
+ * express. Client errors end fallback, so the caller learns what to change.
  */
 export function translationError(
 	route: CatalogRoute,
@@ -123,7 +123,10 @@ function responseFormatInstruction(
 	return undefined;
 }
 
-/** A `data:<media type>;base64,<data>` URL split in its parts. */
+/**
+ * Splits a `data:<media type>;base64,<data>` URL into its media type and
+ * base64 data, or returns undefined for any other URL.
+ */
 export function parseDataUrl(
 	url: string,
 ): { mediaType: string; base64: string } | undefined {
@@ -156,7 +159,7 @@ export function parseToolArguments(
 	return input as Json;
 }
 
-/** `temperature` capped at the Messages and Converse maximum. */
+/** Caps `temperature` at 1, the Messages and Converse maximum. */
 export function cappedTemperature(
 	temperature: number | null | undefined,
 ): number | undefined {
@@ -164,7 +167,7 @@ export function cappedTemperature(
 	return Math.min(temperature, MAX_TEMPERATURE);
 }
 
-/** `stop` as a list of stop sequences. */
+/** Converts `stop` to a list of stop sequences, or undefined for none. */
 export function stopSequences(
 	stop: ChatCompletionRequest["stop"],
 ): string[] | undefined {
@@ -358,7 +361,7 @@ interface AnthropicUsage {
 	cache_creation_input_tokens?: number | null;
 }
 
-/** OpenAI `finish_reason` of a Messages `stop_reason`. */
+/** Maps a Messages `stop_reason` to an OpenAI `finish_reason`. */
 export function anthropicFinishReason(stopReason: string): string {
 	switch (stopReason) {
 		case "max_tokens":
@@ -391,7 +394,7 @@ export class AnthropicStreamTranslator {
 	}
 
 	/**
-	 * Returns the normalized events of one stream event.
+	 * Translates one stream event to normalized events.
 	 *
 	 * @throws ProviderError stream_error for an `error` event.
 	 */
@@ -485,7 +488,7 @@ export class AnthropicStreamTranslator {
 		return events;
 	}
 
-	/** Later counts replace earlier ones: `message_delta` counts are cumulative. */
+	/** Later counts replace earlier ones, because `message_delta` counts are cumulative. */
 	private addUsage(usage: AnthropicUsage | undefined): void {
 		if (!usage) return;
 		for (const [field, value] of Object.entries(usage)) {
@@ -495,7 +498,7 @@ export class AnthropicStreamTranslator {
 		}
 	}
 
-	/** Messages `input_tokens` excludes cache reads and writes; OpenAI's count includes them. */
+	/** Messages `input_tokens` excludes cache reads and writes, but OpenAI's `prompt_tokens` includes them. */
 	private tokenUsage(): TokenUsage {
 		const cacheRead = this.usage.cache_read_input_tokens ?? 0;
 		const cacheWrite = this.usage.cache_creation_input_tokens ?? 0;

@@ -54,7 +54,7 @@ import {
 /** Region of the simulator and other http(s) endpoints. */
 const LOCAL_REGION = "us-east-1";
 
-/** Longest provider message passed on to a client. */
+/** Maximum length of a provider message passed on to a client, in characters. */
 const MAX_PROVIDER_MESSAGE_LENGTH = 500;
 
 /** The SDK's JSON document type, for tool inputs and schemas. */
@@ -225,7 +225,7 @@ function hasToolBlocks(messages: readonly Message[]): boolean {
 /**
  * Builds `toolConfig` from `tools` and `tool_choice`. Converse has no
  * `none` choice, so `none` sends no tools at all, unless the conversation
- * already holds tool blocks, which Converse accepts only with a toolConfig.
+ * already contains tool blocks, which Converse accepts only with a toolConfig.
  */
 function toolConfiguration(
 	request: ChatCompletionRequest,
@@ -334,9 +334,8 @@ interface SdkError {
 
 /**
  * Classifies an SDK error, thrown by `send()` or while reading the event
- * stream, as a ProviderError. Exception names inside the event stream start
- * in lower case (`throttlingException`), so names are compared from their
- * second character on with the first one upper-cased.
+ * stream, as a ProviderError. Stream exception names start in lower case
+ * (`throttlingException`), so the first letter is upper-cased for lookup.
  */
 export function providerErrorFromBedrock(
 	providerId: string,
@@ -409,7 +408,7 @@ export function providerErrorFromBedrock(
 
 // Stream translation.
 
-/** OpenAI `finish_reason` of a Converse `stopReason`. */
+/** Maps a Converse `stopReason` to an OpenAI `finish_reason`. */
 export function bedrockFinishReason(stopReason: string): string {
 	switch (stopReason) {
 		case "max_tokens":
@@ -449,7 +448,7 @@ export class BedrockStreamTranslator {
 	}
 
 	/**
-	 * Returns the normalized events of one stream event.
+	 * Translates one stream event to normalized events.
 	 *
 	 * @throws ProviderError for an exception event.
 	 */
