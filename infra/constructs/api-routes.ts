@@ -8,7 +8,7 @@ import { ROUTES, type Route } from "../local/routes.ts";
 export type RouteTarget = "chat" | "api" | "portal";
 
 /**
- * How a route authenticates its caller:
+ * Authentication of a route's caller:
  * - `apiKey`: the handler checks the `Authorization: Bearer sk-gag-…` key itself;
  * - `cognito`: API Gateway checks a Cognito ID token before invoking the handler;
  * - `none`: public.

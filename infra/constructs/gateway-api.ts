@@ -156,7 +156,7 @@ export class GatewayApi extends Construct {
 	}
 
 	/**
-	 * A minimal JSON schema for chat requests: an object with a `model`
+	 * Adds a minimal JSON schema model for chat requests: an object with a `model`
 	 * string and a non-empty `messages` array. The handler validates the
 	 * full OpenAI schema, and this check only rejects malformed bodies before
 	 * a Lambda invocation is paid for.

@@ -38,9 +38,9 @@ export interface PortalUsersProps {
 }
 
 /**
- * The Cognito user pool that signs customers in to the portal: email
- * sign-in, a strong password policy, TOTP MFA required for everyone, threat
- * protection enforced (Plus feature plan), and one public app client that
+ * The Cognito user pool that signs customers in to the portal. It has email
+ * sign-in, a strong password policy, TOTP MFA for everyone and enforced
+ * threat protection (Plus feature plan). Its one app client is public and
  * uses the authorization code grant with PKCE.
  */
 export class PortalUsers extends Construct {

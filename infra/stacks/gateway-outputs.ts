@@ -15,4 +15,5 @@ export const GATEWAY_OUTPUTS = {
 	tableName: "TableName",
 	userPoolId: "UserPoolId",
 	userPoolClientId: "UserPoolClientId",
+	alarmTopicArn: "AlarmTopicArn",
 } as const;

@@ -187,6 +187,10 @@ export class GatewayStack extends Stack {
 		new CfnOutput(this, GATEWAY_OUTPUTS.userPoolClientId, {
 			value: this.users.client.userPoolClientId,
 		});
+		new CfnOutput(this, GATEWAY_OUTPUTS.alarmTopicArn, {
+			value: this.alarms.topic.topicArn,
+			description: "SNS topic of the cell's alarms; subscribe operators to it.",
+		});
 	}
 
 	/**

@@ -509,5 +509,6 @@ describe("gateway outputs", () => {
 		});
 		template.hasOutput("UserPoolId", {});
 		template.hasOutput("UserPoolClientId", {});
+		template.hasOutput("AlarmTopicArn", {});
 	});
 });

@@ -60,7 +60,7 @@ export function functionByService(
 	throw new Error(`No function with POWERTOOLS_SERVICE_NAME "${service}".`);
 }
 
-/** Every IAM action allowed by the policies attached to a function's role. */
+/** Collects every IAM action that the policies on a function's role allow. */
 export function actionsOfFunctionRole(
 	template: Template,
 	service: string,
