@@ -17,7 +17,7 @@ import {
  * Creates the cell's single table from the shared table definition:
  * on-demand billing, point-in-time recovery, deletion protection, TTL and
  * encryption with the AWS-managed KMS key. The table is retained when the
- * stack is deleted, because it holds the ledger.
+ * stack is deleted, because it contains the ledger.
  */
 export function createGatewayTable(scope: Construct, id: string): TableV2 {
 	return new TableV2(scope, id, {

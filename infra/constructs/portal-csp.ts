@@ -6,7 +6,7 @@ function dnsSuffix(cell: CellConfig): string {
 }
 
 /**
- * The portal's Content-Security-Policy. The page may load its own scripts,
+ * Builds the portal's Content-Security-Policy. The page may load its own scripts,
  * styles and images only, and may connect to each cell's API and Cognito
  * endpoints, nothing else.
  *

@@ -79,8 +79,9 @@ export class GatewayStack extends Stack {
 				: {}),
 		};
 		// Memory: every function waits on DynamoDB or a provider far longer
-		// than it computes. 512 MB gives chat enough CPU to parse and
-		// re-frame SSE chunks without delay, and 256 MB covers the rest.
+		// than it computes, so it needs little memory or CPU. Chat gets more
+		// because it also re-frames every SSE chunk. The sizes are estimates:
+		// tune them from the Duration metric once a cell has traffic.
 		this.functions = {
 			chat: new GatewayFunction(this, "Chat", {
 				handlerFolder: "chat",
