@@ -1,8 +1,8 @@
 /**
  * API keys of a workspace. A key item is keyed by the SHA-256 hash of the
- * secret (the secret itself is returned once, at creation, and never stored),
- * listed per workspace through gsi1 and found by id through gsi2. Every change
- * writes an audit event in the same transaction.
+ * secret, which is returned once at creation and never stored. Keys are
+ * listed per workspace through gsi1 and found by id through gsi2. Every
+ * change writes an audit event in the same transaction.
  */
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import {
@@ -313,7 +313,8 @@ async function requireApiKey(store: Store, keyId: string): Promise<ApiKeyItem> {
 			"keyId",
 		);
 	}
-	// The index is eventually consistent; the table item is the truth.
+	// The index is eventually consistent, so the current state comes from the
+	// table item.
 	return (await getApiKeyByHash(store, item.keyHash)) ?? item;
 }
 

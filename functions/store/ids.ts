@@ -1,8 +1,9 @@
 /**
  * Identifiers. Every id is, or ends in, a ULID, so ids sort by creation time
  * and a sort-key range over them is a time range. Ids shown to people carry a
- * type prefix (`ws_`, `key_`, `req_`, `rcpt_`, `pur_`); ledger entries and
- * audit events, which only appear inside sort keys, are bare ULIDs.
+ * type prefix (`ws_`, `key_`, `req_`, `rcpt_`, `pur_`). Ledger entries and
+ * audit events of account changes appear only inside sort keys, so their
+ * ids are bare ULIDs.
  */
 import { encodeTime, monotonicFactory } from "ulid";
 

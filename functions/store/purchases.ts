@@ -1,6 +1,6 @@
 /**
- * Purchase requests: a customer asks to buy credit from the portal, and an
- * operator approves the request once paid, optionally topping up the
+ * Purchase requests: a customer requests credit from the portal, and an
+ * operator approves the request once it is paid, optionally topping up the
  * workspace in the same transaction. Requests are listed per workspace, or
  * per status through gsi1 (`PURCHASES#<status>`) for operators.
  */

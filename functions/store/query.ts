@@ -111,7 +111,8 @@ export async function queryByUlid<T extends { sk: string }>(
 	const merged = families.flat().sort((a, b) => {
 		const left = a.sk.slice(-ULID_LENGTH);
 		const right = b.sk.slice(-ULID_LENGTH);
-		return left < right ? -direction : left > right ? direction : 0;
+		if (left === right) return 0;
+		return left < right ? -direction : direction;
 	});
 	return limit === undefined ? merged : merged.slice(0, limit);
 }

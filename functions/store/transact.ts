@@ -1,7 +1,7 @@
 /**
  * TransactWriteItems with retry on conflicts. DynamoDB cancels a transaction
  * with reason `TransactionConflict` when another transaction touches one of
- * its items at the same time; such a cancellation changed nothing, so running
+ * its items at the same time. Such a cancellation changed nothing, so running
  * it again is safe. A failed condition is never retried. DynamoDB Local
  * 1.25 runs transactions one at a time and never reports a conflict, so only
  * the deployed service exercises the retry.

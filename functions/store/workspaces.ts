@@ -159,7 +159,7 @@ export async function updatePolicy(
 	return { ...current, policy };
 }
 
-/** The policy of a new workspace: every region its cell routes to. */
+/** Builds the policy of a new workspace: every region its cell routes to. */
 export function defaultPolicy(cell: CellConfig): WorkspacePolicy {
 	return {
 		allowedRegions: [...cell.routableRegions],

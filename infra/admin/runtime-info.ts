@@ -1,7 +1,7 @@
 /**
- * The file through which the local runtime tells other local tools (the
- * admin CLI) where its DynamoDB Local listens: `.data/runtime.json`. The
- * runtime writes it after start and removes it on stop.
+ * The runtime file `.data/runtime.json`, which records the endpoint of the
+ * local runtime's DynamoDB Local for other local tools such as the admin
+ * CLI. The runtime writes it after start and removes it on stop.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

@@ -15,8 +15,6 @@ import { LOCAL_TABLE_NAME, readRuntimeInfo } from "./runtime-info.ts";
 
 export interface AdminStore {
 	store: Store;
-	/** Where the data lives, for messages: `DynamoDB Local at http://…`. */
-	description: string;
 	/** Releases what the CLI started; safe to call when nothing was started. */
 	close(): Promise<void>;
 }
@@ -55,8 +53,8 @@ export async function openAdminStore(
 	}
 
 	// NOTE: two CLI runs at the same moment would each start a JVM on the
-	// same database directory; run admin commands one at a time while the
-	// local runtime is stopped.
+	// same database directory. While the local runtime is stopped, run admin
+	// commands one at a time.
 	const dynamodb = await startDynamoDBLocal({ dbPath: LOCAL_DATA_DIR });
 	const client = localDynamoDBClient(dynamodb.endpoint);
 	try {
@@ -70,7 +68,6 @@ export async function openAdminStore(
 	const opened = openEndpoint(dynamodb.endpoint, LOCAL_TABLE_NAME);
 	return {
 		...opened,
-		description: `local data in ${LOCAL_DATA_DIR}`,
 		close: async () => {
 			await opened.close();
 			await dynamodb.stop();
@@ -82,7 +79,6 @@ function openEndpoint(endpoint: string, tableName: string): AdminStore {
 	const store = createStore({ tableName, endpoint });
 	return {
 		store,
-		description: `table ${tableName} at ${endpoint}`,
 		close: async () => store.doc.destroy(),
 	};
 }

@@ -1,6 +1,6 @@
 /**
  * Test helpers for storage tests. They use the DynamoDB Local started by the
- * global setup (`DYNAMODB_ENDPOINT`, `TABLE_NAME`); every workspace gets a
+ * global setup (`DYNAMODB_ENDPOINT`, `TABLE_NAME`). Every workspace gets a
  * fresh ULID id, so test files running in parallel never share data.
  */
 import { expect, inject } from "vitest";
