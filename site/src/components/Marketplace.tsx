@@ -14,10 +14,10 @@ import type { Me } from "./SessionBar.tsx";
 interface PurchaseView {
 	purchaseId: string;
 	status: string;
-	models: string[];
-	expectedMonthlySpendMicroUsd: number;
-	contact: { name: string; email: string; company?: string };
-	notes?: string;
+	items: { description: string; amountMicroUsd: number }[];
+	totalMicroUsd: number;
+	contact: { name?: string; email: string };
+	note?: string;
 	createdAt: string;
 }
 
@@ -251,7 +251,7 @@ export default function Marketplace() {
 					</div>
 					<div class="field">
 						<label for="plan-notes">Notes for onboarding (optional)</label>
-						<textarea id="plan-notes" name="notes" rows="3" maxlength="2000" />
+						<textarea id="plan-notes" name="notes" rows="3" maxlength="400" />
 					</div>
 					<div>
 						<button type="submit" disabled={selected().length === 0}>
@@ -292,7 +292,7 @@ export default function Marketplace() {
 									<thead>
 										<tr>
 											<th scope="col">Submitted</th>
-											<th scope="col">Models</th>
+											<th scope="col">Plan</th>
 											<th scope="col" class="num">
 												Expected monthly spend
 											</th>
@@ -310,12 +310,20 @@ export default function Marketplace() {
 											{(purchase) => (
 												<tr data-testid="purchase-row">
 													<td>{formatDateTime(purchase.createdAt)}</td>
-													<td>{purchase.models.join(", ")}</td>
+													<td>
+														{purchase.items
+															.map((line) => line.description)
+															.join("; ")}
+														<Show when={purchase.note}>
+															<p class="hint">{purchase.note}</p>
+														</Show>
+													</td>
 													<td class="num">
-														{formatUsd(purchase.expectedMonthlySpendMicroUsd)}
+														{formatUsd(purchase.totalMicroUsd)}
 													</td>
 													<td>
-														{purchase.contact.name} ({purchase.contact.email})
+														{purchase.contact.name ?? ""} (
+														{purchase.contact.email})
 													</td>
 													<td>{purchase.status}</td>
 												</tr>

@@ -1,0 +1,251 @@
+/**
+ * The portal in headless Chromium against the local runtime: sign in with a
+ * one-time link, create a key and see its secret once, call the API with it
+ * through the openai SDK, find the spend on the usage chart and a receipt,
+ * revoke the key, submit a purchase request and read the guide in Chinese.
+ * Screenshots of each page go to test-results/screenshots/.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { WorkspaceItem } from "../../functions/store/items.ts";
+import { createSignInLink } from "../../functions/store/portal-sessions.ts";
+import { startGateway, type TestGateway } from "../setup/gateway.ts";
+import { newWorkspace } from "../setup/store.ts";
+
+const SCREENSHOTS = "test-results/screenshots";
+const CHROMIUM_ARGS = [
+	"--headless",
+	"--no-sandbox",
+	"--disable-gpu",
+	"--disable-quic",
+	"--no-first-run",
+	"--disable-background-networking",
+	"--disable-component-update",
+	"--disable-sync",
+];
+
+let gateway: TestGateway;
+let origin: string;
+let browser: BrowserContext;
+let page: Page;
+let profileDir: string;
+let workspace: WorkspaceItem;
+let secret = "";
+/** Script errors and console errors of the page, shown when a test fails. */
+const browserErrors: string[] = [];
+
+function buildSite(): void {
+	execFileSync("npx", ["astro", "build", "--root", "site", "--silent"], {
+		stdio: "inherit",
+		env: { ...process.env, ASTRO_TELEMETRY_DISABLED: "1" },
+	});
+}
+
+async function screenshot(name: string): Promise<void> {
+	await page.screenshot({
+		path: join(SCREENSHOTS, `${name}.png`),
+		fullPage: true,
+	});
+}
+
+function client(apiKey: string): OpenAI {
+	return new OpenAI({ baseURL: `${origin}/v1`, apiKey, maxRetries: 0 });
+}
+
+beforeAll(async () => {
+	buildSite();
+	mkdirSync(SCREENSHOTS, { recursive: true });
+	gateway = await startGateway({ cell: "global" });
+	origin = gateway.baseUrl.replace(/\/v1$/, "");
+	workspace = await newWorkspace(gateway.store, {
+		cell: "global",
+		creditUsd: "10",
+		name: "E2E clinic",
+	});
+	profileDir = mkdtempSync(join(tmpdir(), "gag-chromium-"));
+	browser = await chromium.launchPersistentContext(profileDir, {
+		executablePath: "/usr/bin/chromium",
+		headless: true,
+		args: CHROMIUM_ARGS,
+		viewport: { width: 1280, height: 900 },
+	});
+	page = browser.pages()[0] ?? (await browser.newPage());
+	page.on("dialog", (dialog) => void dialog.accept());
+	page.on("pageerror", (error) => browserErrors.push(error.message));
+	page.on("console", (message) => {
+		if (message.type() === "error") browserErrors.push(message.text());
+	});
+}, 180_000);
+
+afterEach((context) => {
+	if (context.task.result?.state === "fail" && browserErrors.length > 0) {
+		console.error(`Browser errors:\n${browserErrors.join("\n")}`);
+	}
+	browserErrors.length = 0;
+});
+
+afterAll(async () => {
+	await browser?.close();
+	await gateway?.stop();
+	if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+});
+
+describe("portal in Chromium", () => {
+	it("signs in with a one-time link", async () => {
+		const url = await createSignInLink(gateway.store, {
+			workspaceId: workspace.workspaceId,
+			userId: "e2e-owner",
+			email: "owner@example.com",
+			role: "owner",
+			baseUrl: origin,
+			cell: "global",
+		});
+
+		await page.goto(url);
+		await page.waitForURL(`${origin}/`);
+		await page.getByTestId("available").waitFor();
+
+		expect(await page.getByTestId("available").textContent()).toBe("$10.00");
+		expect(await page.getByTestId("session-user").textContent()).toContain(
+			"owner@example.com",
+		);
+		await screenshot("overview");
+	});
+
+	it("shows a new key's secret once", async () => {
+		await page.goto(`${origin}/keys/`);
+		await page.getByLabel("Name", { exact: true }).fill("e2e key");
+		await page.getByLabel("Budget cap in USD (optional)").fill("5");
+		await page.getByLabel("Project").fill("e2e");
+		await page.getByRole("button", { name: "Create key" }).click();
+		secret = (await page.getByTestId("secret-value").textContent()) ?? "";
+		await screenshot("keys-new-secret");
+
+		await page.getByRole("button", { name: "I have stored it" }).click();
+		await page.reload();
+		await page.getByTestId("key-row-e2e key").waitFor();
+
+		expect(secret).toMatch(/^sk-gag-global-/);
+		expect(await page.content()).not.toContain(secret);
+		expect(await page.getByTestId("key-row-e2e key").textContent()).toContain(
+			secret.slice(0, "sk-gag-global-".length + 4),
+		);
+		await screenshot("keys");
+	});
+
+	it("answers a chat request with the key", async () => {
+		const completion = await client(secret).chat.completions.create({
+			model: "gpt-4o-mini",
+			messages: [{ role: "user", content: "Hello from the portal test" }],
+		});
+
+		expect(completion.choices[0]?.message.content).toBeTruthy();
+	});
+
+	it("shows the spend on the usage chart", async () => {
+		await page.goto(`${origin}/usage/`);
+		await page.getByTestId("usage-total").waitFor();
+
+		expect(await page.getByTestId("usage-total").textContent()).not.toBe(
+			"$0.00",
+		);
+		expect(
+			await page.getByRole("figure", { name: "Spend by model" }).textContent(),
+		).toContain("gpt-4o-mini");
+		await screenshot("usage");
+	});
+
+	it("lists a usage receipt", async () => {
+		await page.goto(`${origin}/receipts/`);
+		await page.getByTestId("receipt-row").first().waitFor();
+
+		const rows = await page.getByTestId("receipt-row").allTextContents();
+
+		expect(rows.some((row) => row.includes("gpt-4o-mini"))).toBe(true);
+		await screenshot("receipts");
+	});
+
+	it("revokes the key", async () => {
+		await page.goto(`${origin}/keys/`);
+		const row = page.getByTestId("key-row-e2e key");
+		await row.getByRole("button", { name: "Revoke" }).click();
+		await row.getByText("revoked").waitFor();
+		const ask = () =>
+			client(secret)
+				.chat.completions.create({
+					model: "gpt-4o-mini",
+					messages: [{ role: "user", content: "Still there?" }],
+				})
+				.catch((error: unknown) => error);
+
+		const next = await ask();
+		// The chat handler caches keys for up to 5 s, so the 401 is certain
+		// only once that window has passed.
+		await new Promise((resolve) => setTimeout(resolve, 5_500));
+		const later = await ask();
+
+		expect(next).toBeInstanceOf(OpenAI.APIError);
+		expect(later).toBeInstanceOf(OpenAI.AuthenticationError);
+		await screenshot("keys-revoked");
+	});
+
+	it("submits a purchase request", async () => {
+		await page.goto(`${origin}/marketplace/`);
+		await page
+			.getByRole("checkbox", { name: /Add gpt-4o-mini/ })
+			.first()
+			.check();
+		await page.getByLabel("Expected monthly spend in USD").fill("250");
+		await page.getByLabel("Contact name").fill("Ana Lim");
+		await page.getByLabel("Contact email").fill("ana@example.com");
+		await page.getByRole("button", { name: "Submit purchase request" }).click();
+		await page.getByTestId("purchase-submitted").waitFor();
+		await page.getByTestId("purchase-row").first().waitFor();
+
+		expect(
+			await page.getByTestId("purchase-row").first().textContent(),
+		).toContain("$250.00");
+		await screenshot("marketplace");
+	});
+
+	it("switches the guide to Chinese", async () => {
+		await page.goto(`${origin}/guide/`);
+		await screenshot("guide-en");
+		await page.getByRole("button", { name: "简体中文" }).click();
+
+		expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe(
+			"模型配置指南",
+		);
+		expect(await page.locator("html").getAttribute("lang")).toBe("zh-CN");
+		await screenshot("guide-zh");
+	});
+
+	it("renders the remaining pages", async () => {
+		const pages = ["policy", "quickstart", "requests", "seller"];
+
+		for (const name of pages) {
+			await page.goto(`${origin}/${name}/`);
+			await page.locator("main .loading").waitFor({ state: "detached" });
+			expect(await page.locator(".notice.error").count()).toBe(0);
+			await screenshot(name);
+		}
+	});
+
+	it("fits a phone screen", async () => {
+		await page.setViewportSize({ width: 390, height: 844 });
+		await page.goto(`${origin}/`);
+		await page.getByTestId("available").waitFor();
+
+		const overflow = await page.evaluate(
+			() => document.documentElement.scrollWidth - window.innerWidth,
+		);
+
+		expect(overflow).toBeLessThanOrEqual(0);
+		await screenshot("overview-phone");
+	});
+});
