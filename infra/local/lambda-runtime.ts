@@ -137,13 +137,13 @@ export interface InvokeOptions {
 
 /**
  * Invokes a buffered handler (promise or callback style) and returns its
- * result. @throws the handler's error, or LambdaTimeoutError at the deadline.
+ * result. A client disconnect does not stop it, as in Lambda.
+ * @throws the handler's error, or LambdaTimeoutError at the deadline.
  */
 export async function invokeBuffered(
 	handler: unknown,
 	event: unknown,
 	context: Context,
-	_options: InvokeOptions = {},
 ): Promise<unknown> {
 	const timeoutMs = context.getRemainingTimeInMillis();
 	let timer: NodeJS.Timeout | undefined;
