@@ -5,6 +5,7 @@ import {
 	METRIC_NAMESPACE,
 	SERVICE_NAMES,
 } from "../../functions/observability/metric-names.ts";
+import { ROUTES } from "../../infra/local/routes.ts";
 import {
 	actionsOfFunctionRole,
 	functionByService,
@@ -295,8 +296,10 @@ describe("gateway API", () => {
 				method.Properties.Integration.ResponseTransferMode === "STREAM",
 		);
 
-		expect(proxyMethods).toHaveLength(9);
-		expect(streamed).toHaveLength(1);
+		expect(proxyMethods).toHaveLength(ROUTES.length);
+		expect(streamed).toHaveLength(
+			ROUTES.filter((route) => route.streaming).length,
+		);
 		for (const method of proxyMethods) {
 			if (method.Properties.Integration.ResponseTransferMode === "STREAM") {
 				continue;
@@ -308,6 +311,27 @@ describe("gateway API", () => {
 				"response-streaming",
 			);
 		}
+	});
+
+	it("serves exactly the local routes", () => {
+		const resources = resourcesOfType(template, "AWS::ApiGateway::Resource");
+		const pathOf = (logicalId: string): string => {
+			const properties = resources[logicalId]?.Properties;
+			const parent = properties.ParentId.Ref as string | undefined;
+			const prefix = parent ? pathOf(parent) : "";
+			return `${prefix}/${properties.PathPart}`;
+		};
+		const methods = resourcesOfType(template, "AWS::ApiGateway::Method");
+		const served = Object.values(methods)
+			.filter((method) => method.Properties.Integration?.Type === "AWS_PROXY")
+			.map(
+				(method) =>
+					`${method.Properties.HttpMethod} ${pathOf(method.Properties.ResourceId.Ref)}`,
+			);
+
+		expect(served.sort()).toEqual(
+			ROUTES.map((route) => `${route.method} ${route.resource}`).sort(),
+		);
 	});
 
 	it("validates the chat request body", () => {
