@@ -225,8 +225,19 @@ describe("portal in Chromium", () => {
 		await screenshot("guide-zh");
 	});
 
+	it("shows a request's audit trail", async () => {
+		await page.goto(`${origin}/requests/`);
+		await page.locator("table a").last().click();
+		await page.getByRole("heading", { name: /^Request req_/ }).waitFor();
+
+		expect(await page.locator("main").textContent()).toContain(
+			"Candidates, in order",
+		);
+		await screenshot("requests");
+	});
+
 	it("renders the remaining pages", async () => {
-		const pages = ["policy", "quickstart", "requests", "seller"];
+		const pages = ["policy", "quickstart", "seller"];
 
 		for (const name of pages) {
 			await page.goto(`${origin}/${name}/`);
