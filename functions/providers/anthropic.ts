@@ -20,6 +20,16 @@ import type {
 	ChatCompletionRequest,
 	ChatMessage,
 } from "../../shared/schemas/chat.ts";
+import {
+	cappedTemperature,
+	contentText,
+	parseDataUrl,
+	parseToolArguments,
+	requireSingleChoice,
+	stopSequences,
+	systemTexts,
+	translationError,
+} from "./chat-translation.ts";
 import { postJson } from "./http.ts";
 import { readServerSentEvents } from "./sse.ts";
 import {
@@ -33,9 +43,6 @@ import {
 /** The Messages API version the adapter speaks. */
 export const ANTHROPIC_VERSION = "2023-06-01";
 
-/** Highest `temperature` the Messages and Converse APIs accept. */
-const MAX_TEMPERATURE = 1;
-
 type Json = Record<string, unknown>;
 
 type AnthropicBlock = Json & { type: string };
@@ -43,137 +50,6 @@ type AnthropicBlock = Json & { type: string };
 interface AnthropicMessage {
 	role: "user" | "assistant";
 	content: AnthropicBlock[];
-}
-
-// Format-neutral helpers, shared with the Bedrock Converse adapter.
-
-/**
- * Creates the client error for a request that the provider's API cannot
- * express. Client errors end fallback, so the caller learns what to change.
- */
-export function translationError(
-	route: CatalogRoute,
-	message: string,
-): ProviderError {
-	return new ProviderError(
-		"client_error",
-		`Provider ${route.providerId} cannot take this request: ${message}.`,
-		{ status: 400 },
-	);
-}
-
-/**
- * Rejects `n` above 1, which Anthropic Messages and Bedrock Converse do not
- * support.
- *
- * @throws ProviderError client_error when `n` is above 1.
- */
-export function requireSingleChoice(
-	route: CatalogRoute,
-	request: ChatCompletionRequest,
-): void {
-	if ((request.n ?? 1) > 1) {
-		throw translationError(
-			route,
-			`n is ${request.n}, but it returns one choice per request. Set n to 1 or omit it`,
-		);
-	}
-}
-
-/** Text of a message's content: the string, or its text parts joined. */
-export function contentText(content: ChatMessage["content"]): string {
-	if (content === null || content === undefined) return "";
-	if (typeof content === "string") return content;
-	return content
-		.map((part) => {
-			if (part.type === "text") return String(part.text);
-			if (part.type === "refusal") return String(part.refusal ?? "");
-			return "";
-		})
-		.join("");
-}
-
-/**
- * System texts of a request: every system and developer message, then an
- * instruction standing in for `response_format`.
- */
-export function systemTexts(request: ChatCompletionRequest): string[] {
-	const texts = request.messages
-		.filter(
-			(message) => message.role === "system" || message.role === "developer",
-		)
-		.map((message) => contentText(message.content))
-		.filter((text) => text.length > 0);
-	const instruction = responseFormatInstruction(request.response_format);
-	if (instruction) texts.push(instruction);
-	return texts;
-}
-
-function responseFormatInstruction(
-	format: ChatCompletionRequest["response_format"],
-): string | undefined {
-	if (format?.type === "json_object") {
-		return "Respond with one valid JSON object and nothing else: no prose and no code fences.";
-	}
-	if (format?.type === "json_schema") {
-		const schema = (format.json_schema as { schema?: unknown } | undefined)
-			?.schema;
-		return `Respond with one valid JSON value that conforms to this JSON schema, and nothing else: no prose and no code fences.\n${JSON.stringify(schema ?? {})}`;
-	}
-	return undefined;
-}
-
-/**
- * Splits a `data:<media type>;base64,<data>` URL into its media type and
- * base64 data, or returns undefined for any other URL.
- */
-export function parseDataUrl(
-	url: string,
-): { mediaType: string; base64: string } | undefined {
-	const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-	if (!match) return undefined;
-	return { mediaType: match[1] as string, base64: match[2] as string };
-}
-
-/**
- * Parses the JSON arguments of an assistant tool call.
- *
- * @throws ProviderError client_error when they are not a JSON object.
- */
-export function parseToolArguments(
-	route: CatalogRoute,
-	call: { id: string; function: { arguments: string } },
-): Json {
-	let input: unknown;
-	try {
-		input = JSON.parse(call.function.arguments || "{}");
-	} catch {
-		input = undefined;
-	}
-	if (!input || typeof input !== "object" || Array.isArray(input)) {
-		throw translationError(
-			route,
-			`the arguments of tool call ${call.id} are not a JSON object. Send tool call arguments as a JSON object string`,
-		);
-	}
-	return input as Json;
-}
-
-/** Caps `temperature` at 1, the Messages and Converse maximum. */
-export function cappedTemperature(
-	temperature: number | null | undefined,
-): number | undefined {
-	if (temperature === null || temperature === undefined) return undefined;
-	return Math.min(temperature, MAX_TEMPERATURE);
-}
-
-/** Converts `stop` to a list of stop sequences, or undefined for none. */
-export function stopSequences(
-	stop: ChatCompletionRequest["stop"],
-): string[] | undefined {
-	if (stop === null || stop === undefined) return undefined;
-	const list = typeof stop === "string" ? [stop] : stop;
-	return list.length > 0 ? list : undefined;
 }
 
 // Request translation.

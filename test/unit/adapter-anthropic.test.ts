@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
 	AnthropicStreamTranslator,
 	anthropicFinishReason,
-	parseDataUrl,
 	toAnthropicRequest,
 } from "../../functions/providers/anthropic.ts";
+import { parseDataUrl } from "../../functions/providers/chat-translation.ts";
 import { ProviderError } from "../../functions/providers/types.ts";
 import { type CatalogRoute, parseCatalog } from "../../shared/catalog.ts";
 import {

@@ -4,8 +4,8 @@ import {
 	bedrockClientConfig,
 	bedrockFinishReason,
 	providerErrorFromBedrock,
-	toConverseStreamInput,
 } from "../../functions/providers/bedrock.ts";
+import { toConverseStreamInput } from "../../functions/providers/bedrock-request.ts";
 import { ProviderError } from "../../functions/providers/types.ts";
 import { type CatalogRoute, parseCatalog } from "../../shared/catalog.ts";
 import {
