@@ -1,5 +1,5 @@
 /**
- * Who is calling the portal, and what their role lets them do.
+ * Caller resolution and role checks for the portal.
  *
  * Deployed, API Gateway's Cognito authorizer has verified the user and put
  * the claims in `requestContext.authorizer.claims`. Locally there is no
@@ -20,7 +20,7 @@ export interface Caller {
 	workspaceId: string;
 	userId: string;
 	role: MemberRole;
-	/** Platform operator: also sees provider cost and gross margin. */
+	/** Platform operator, who also reads provider cost and gross margin. */
 	operator: boolean;
 	email?: string;
 }

@@ -1,5 +1,5 @@
 /**
- * What every portal route receives: the store, the parsed request, the
+ * Arguments of every portal route: the store, the parsed request, the
  * signed-in caller and the path parameters.
  */
 import type { Store } from "../store/client.ts";

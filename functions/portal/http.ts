@@ -163,7 +163,7 @@ export interface PortalResponse {
 	cookie?: string;
 }
 
-/** A JSON response. */
+/** Builds a JSON response. */
 export function json(
 	body: unknown,
 	status = 200,

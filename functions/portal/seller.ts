@@ -12,7 +12,7 @@ export const sellerSchema = z.object({
 	taxId: z.string().default(""),
 	supportEmail: z.string().default(""),
 	website: z.string().default(""),
-	/** Who operates the platform the credit is spent on. */
+	/** Operator of the platform that the credit is spent on. */
 	platform: z
 		.string()
 		.default(

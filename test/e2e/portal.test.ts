@@ -1,8 +1,9 @@
 /**
- * The portal in headless Chromium against the local runtime: sign in with a
- * one-time link, create a key and see its secret once, call the API with it
- * through the openai SDK, find the spend on the usage chart and a receipt,
- * revoke the key, submit a purchase request and read the guide in Chinese.
+ * The portal in headless Chromium against the local runtime. The test signs
+ * in with a one-time link, creates a key and sees its secret once, and calls
+ * the API with it through the openai SDK. It then finds the spend on the
+ * usage chart and a receipt, revokes the key, submits a purchase request and
+ * reads the guide in Chinese.
  * Screenshots of each page go to test-results/screenshots/.
  */
 import { execFileSync } from "node:child_process";

@@ -40,7 +40,7 @@ export interface RouteView {
 	unitCostMicroUsd?: number;
 }
 
-/** The public form of a route; provider cost only for operators. */
+/** Converts a route to its public form, with provider cost only for operators. */
 export function toRouteView(route: CatalogRoute, caller: Caller): RouteView {
 	const view: RouteView = {
 		id: route.id,
@@ -108,7 +108,7 @@ export function rateRoutes(
 	});
 }
 
-/** One line on the overview: how many routes serve the workspace now. */
+/** Describes in one overview line how many routes serve the workspace now. */
 export function describeRouteStatus(
 	routes: readonly PolicyRouteView[],
 ): string {

@@ -1,7 +1,7 @@
 /**
  * API key routes: list, create (the secret is returned once), revoke,
  * rotate and edit the budget cap. A key id from the path must belong to the
- * caller's workspace, or the route answers 404 as for an unknown id.
+ * caller's workspace, or the route returns 404 as for an unknown id.
  */
 import { invalidRequest, notFound } from "../../../shared/errors.ts";
 import { parseUsd } from "../../../shared/money.ts";

@@ -73,7 +73,7 @@ export async function putPolicyRoute(
 	return json(await policyReport(context, workspace));
 }
 
-/** The marketplace: every route of the cell with price and status for the workspace. */
+/** Lists the marketplace: every route of the cell with price and status for the workspace. */
 export async function catalogRoute(
 	context: RouteContext,
 ): Promise<PortalResponse> {

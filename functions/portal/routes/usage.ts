@@ -12,7 +12,7 @@ import { json, type PortalResponse } from "../http.ts";
 import { requireWorkspaceKey } from "./keys.ts";
 
 const DAY_MS = 86_400_000;
-/** Longest range one report reads: about a year. */
+/** Maximum range of one report, in days. */
 const MAX_RANGE_DAYS = 366;
 const DEFAULT_RANGE_DAYS = 30;
 

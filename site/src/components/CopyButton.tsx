@@ -1,6 +1,6 @@
 import { createSignal } from "solid-js";
 
-/** Copies text to the clipboard and says so to screen readers. */
+/** Copies text to the clipboard and announces it to screen readers. */
 export default function CopyButton(props: { text: string; label?: string }) {
 	const [copied, setCopied] = createSignal(false);
 

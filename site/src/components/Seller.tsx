@@ -12,7 +12,7 @@ interface Seller {
 	platform: string;
 }
 
-/** The seller of record that sells the credit, and the platform line. */
+/** Shows the seller of record that sells the credit, and the platform line. */
 export default function SellerPanel() {
 	const [seller] = createResource(() =>
 		portal<{ seller: Seller }>("/seller").then((data) => data.seller),

@@ -10,7 +10,7 @@ export interface Me {
 	workspace: { id: string; name: string; cell: string };
 }
 
-/** Who is signed in, and a sign-out button. */
+/** Shows the signed-in user and a sign-out button. */
 export default function SessionBar() {
 	const [me] = createResource(() => portal<Me>("/me").catch(() => undefined));
 

@@ -1,6 +1,6 @@
 /**
- * Portal API client. The site is static and knows every cell from
- * `/config.json`; it calls the portal API of the customer's home cell with
+ * Portal API client. The site is static and reads every cell from
+ * `/config.json`. It calls the portal API of the customer's home cell with
  * the session cookie (`credentials: "include"`).
  */
 
@@ -69,7 +69,7 @@ export function rememberHomeCell(cellId: string): void {
 	localStorage.setItem(CELL_STORAGE_KEY, cellId);
 }
 
-/** The home cell: the one remembered at sign-in, else the config's default. */
+/** Returns the home cell: the one remembered at sign-in, else the config's default. */
 export async function homeCell(): Promise<CellInfo> {
 	const config = await loadConfig();
 	const wanted = localStorage.getItem(CELL_STORAGE_KEY) ?? config.defaultCell;

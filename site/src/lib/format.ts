@@ -18,7 +18,7 @@ export interface PricedRoute {
 	unitPriceMicroUsd?: number;
 }
 
-/** Price of a route as people read it: per 1M tokens, per image or per second. */
+/** Formats a route's price per 1M tokens, per image or per second. */
 export function formatRoutePrice(route: PricedRoute): string {
 	if (route.unit === "token" && route.price) {
 		return `${formatUsd(route.price.inputMicroUsdPerMillionTokens)} in / ${formatUsd(route.price.outputMicroUsdPerMillionTokens)} out per 1M tokens`;
@@ -29,7 +29,7 @@ export function formatRoutePrice(route: PricedRoute): string {
 	return "price not set";
 }
 
-/** Date and time in the reader's locale, or an em dash when absent. */
+/** Formats a date and time in the reader's locale, or an em dash when absent. */
 export function formatDateTime(iso: string | undefined | null): string {
 	if (!iso) return "—";
 	const date = new Date(iso);
@@ -41,7 +41,7 @@ export function formatDateTime(iso: string | undefined | null): string {
 			});
 }
 
-/** Whole number with thousands separators. */
+/** Formats a whole number with thousands separators. */
 export function formatCount(value: number): string {
 	return value.toLocaleString("en-US");
 }
