@@ -51,11 +51,14 @@ export interface ReconcileResult {
 	examined: number;
 	/** Reservations this run released. */
 	released: number;
-	/** Reservations settled or released by someone else before this run got to them. */
+	/** Reservations that another caller settled or released first. */
 	alreadyDone: number;
-	/** Releases that failed with an error; the next run retries them. */
+	/** Releases that failed with an error. The next run retries them. */
 	failed: number;
-	/** Open reservations past expiry when the run started, beyond the limit included. */
+	/**
+	 * Open reservations past expiry when the run started, including those
+	 * beyond the limit.
+	 */
 	pastExpiryBefore: number;
 	failures: ReconcileFailure[];
 }

@@ -1,6 +1,6 @@
 /**
- * Admin CLI for platform operators: workspaces, keys, credit and purchase
- * requests. Run it as `npm run admin -- <command> [options] [--json]`.
+ * Admin CLI for platform operators: workspaces, keys, credit, purchase
+ * requests, expired reservations, the ledger check and provider status. Run it as `npm run admin -- <command> [options] [--json]`.
  *
  * It works on local data by default (see `openAdminStore`). Exit codes: 0 on
  * success, 1 when the command failed, 2 for invalid arguments.
@@ -11,11 +11,12 @@ import { GatewayError } from "../../shared/errors.ts";
 import { type Command, type OptionValues, UsageError } from "./command.ts";
 import { creditTopUp } from "./commands/credit.ts";
 import { keyCreate, keyList, keyRevoke } from "./commands/key.ts";
+import { providerList, providerStatus } from "./commands/provider.ts";
 import { purchaseApprove, purchaseList } from "./commands/purchase.ts";
+import { ledgerCheck, reconcile } from "./commands/reconcile.ts";
 import { workspaceCreate, workspaceShow } from "./commands/workspace.ts";
 import { openAdminStore } from "./store-target.ts";
 
-// NOTE: `ledger check` and `reconcile` are planned; each is one more entry.
 const COMMANDS: readonly Command[] = [
 	workspaceCreate,
 	workspaceShow,
@@ -25,6 +26,10 @@ const COMMANDS: readonly Command[] = [
 	creditTopUp,
 	purchaseList,
 	purchaseApprove,
+	reconcile,
+	ledgerCheck,
+	providerList,
+	providerStatus,
 ];
 
 const PROGRAM = "npm run admin --";
@@ -35,8 +40,8 @@ export async function main(argv: string[]): Promise<number> {
 		process.stdout.write(`${usage()}\n`);
 		return 0;
 	}
-	const command = COMMANDS.find(
-		(candidate) => candidate.name === `${argv[0]} ${argv[1]}`,
+	const command = COMMANDS.find((candidate) =>
+		candidate.name.split(" ").every((word, index) => argv[index] === word),
 	);
 	if (!command) {
 		return usageFailure(
@@ -48,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
 	let values: OptionValues;
 	try {
 		values = parseArgs({
-			args: argv.slice(2),
+			args: argv.slice(command.name.split(" ").length),
 			options: {
 				...command.options,
 				json: { type: "boolean" },
@@ -84,7 +89,7 @@ async function runCommand(
 				? `${JSON.stringify(result.json, null, 2)}\n`
 				: `${result.text}\n`,
 		);
-		return 0;
+		return result.exitCode ?? 0;
 	} catch (error) {
 		if (error instanceof UsageError) {
 			return usageFailure(error.message, command);

@@ -19,10 +19,15 @@ export interface CommandResult {
 	json: unknown;
 	/** Printed otherwise. */
 	text: string;
+	/**
+	 * Process exit code after printing, such as 1 when a check found
+	 * problems. Defaults to 0.
+	 */
+	exitCode?: number;
 }
 
 export interface Command {
-	/** Two words: `workspace create`. */
+	/** One or two words: `reconcile`, `workspace create`. */
 	name: string;
 	/** Options after the name, as shown in usage: `--workspace W`. */
 	usage: string;
