@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { CatalogRoute } from "../../shared/catalog.ts";
 import {
+	authenticationFailed,
 	conflict,
 	insufficientCredit,
 	invalidRequest,
@@ -159,6 +160,12 @@ export async function reserve(
 						[`x-ratelimit-remaining-${unit}`]: "0",
 						[`x-ratelimit-reset-${unit}`]: `${failure.retryAfterSeconds}s`,
 					},
+				);
+			}
+			if (failure.reason === "key_inactive") {
+				throw authenticationFailed(
+					`API key ${auth.maskedKey} (${auth.key.keyId}) has been revoked. Create a new key.`,
+					"key_revoked",
 				);
 			}
 			if (failure.reason === "duplicate_request") {

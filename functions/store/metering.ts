@@ -67,6 +67,7 @@ export const RATE_WINDOW_MS = 60_000;
 export type ReserveFailure =
 	| { reason: "balance"; availableMicroUsd: number }
 	| { reason: "key_budget"; budgetRemainingMicroUsd: number }
+	| { reason: "key_inactive" }
 	| { reason: "idempotency"; record: IdempotencyRecord | undefined }
 	| { reason: "duplicate_request" }
 	| {
@@ -370,6 +371,7 @@ async function describeRefusal(
 					}),
 				)
 			).Item as Partial<ApiKeyItem> | undefined);
+		if (key?.status !== "active") return { reason: "key_inactive" };
 		return {
 			reason: "key_budget",
 			budgetRemainingMicroUsd: key?.budgetRemainingMicroUsd ?? 0,

@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogFile } from "../../functions/catalog/load.ts";
+import { revokeApiKey } from "../../functions/store/api-keys.ts";
 import { getBalance } from "../../functions/store/credit.ts";
 import { listUsageEvents } from "../../functions/store/usage.ts";
 import { priceTokens } from "../../shared/pricing.ts";
@@ -186,6 +187,23 @@ describe("idempotency", () => {
 		expect(
 			await listUsageEvents(gateway.store, workspace.workspaceId),
 		).toHaveLength(1);
+	});
+});
+
+describe("revocation", () => {
+	it("refuses a revoked key at once", async () => {
+		const { key, item } = await newKey();
+		const body = {
+			model: "gpt-4o-mini",
+			messages: [{ role: "user", content: "hi" }],
+		};
+		expect((await post(key, body)).status).toBe(200);
+
+		await revokeApiKey(gateway.store, item.keyId, "test");
+		const refused = await post(key, body);
+
+		expect(refused.status).toBe(401);
+		expect((await refused.json()).error.code).toBe("key_revoked");
 	});
 });
 
