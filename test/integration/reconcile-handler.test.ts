@@ -29,6 +29,8 @@ beforeAll(async () => {
 	}
 	process.env.TABLE_NAME = tableName;
 	process.env.DYNAMODB_ENDPOINT = endpoint;
+	// The test config turns metrics off; this file checks what is published.
+	process.env.POWERTOOLS_METRICS_DISABLED = "false";
 	store = createStore({ tableName, endpoint });
 });
 
