@@ -23,9 +23,19 @@ import {
 import { createTable } from "../../infra/local/create-table.ts";
 import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
 import { keys } from "../../shared/table.ts";
-import { newWorkspace, testStore } from "../setup/store.ts";
+import { newWorkspace } from "../setup/store.ts";
 
-const store = testStore();
+// Tests here tamper with items, so they use a table of this file's own: a
+// check of every workspace elsewhere must not see these broken workspaces.
+async function isolatedStore(prefix: string): Promise<Store> {
+	const endpoint = inject("dynamodbEndpoint");
+	const tableName = `${prefix}-${newRequestId().toLowerCase()}`;
+	const client = localDynamoDBClient(endpoint);
+	await createTable(client, tableName).finally(() => client.destroy());
+	return createStore({ tableName, endpoint });
+}
+
+const store = await isolatedStore("gag-ledger-check");
 
 async function reserve(target: Store, key: ApiKeyItem, amountMicroUsd: number) {
 	return reserveCredit(target, {
@@ -346,16 +356,12 @@ describe("checkLedger", () => {
 	});
 
 	it("checks every workspace in the table", async () => {
-		const endpoint = inject("dynamodbEndpoint");
-		const tableName = `gag-ledger-${newRequestId().toLowerCase()}`;
-		const client = localDynamoDBClient(endpoint);
-		await createTable(client, tableName).finally(() => client.destroy());
-		const isolated = createStore({ tableName, endpoint });
+		const isolated = await isolatedStore("gag-ledger-scan");
 		const clean = await busyWorkspace(isolated);
 		const broken = await busyWorkspace(isolated);
 		await isolated.doc.send(
 			new UpdateCommand({
-				TableName: tableName,
+				TableName: isolated.tableName,
 				Key: keys.balance(broken.workspaceId),
 				UpdateExpression: "ADD availableMicroUsd :one",
 				ExpressionAttributeValues: { ":one": 1 },
