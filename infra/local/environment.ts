@@ -38,5 +38,10 @@ export function localHandlerEnvironment(
 		AWS_ACCESS_KEY_ID: "local",
 		AWS_SECRET_ACCESS_KEY: "local",
 		AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+		// No CloudWatch reads embedded metrics locally, so they stay off
+		// unless asked for; request logs stay on at INFO.
+		POWERTOOLS_METRICS_DISABLED:
+			process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
+		POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "INFO",
 	};
 }

@@ -11,12 +11,14 @@
  * admin CLI where DynamoDB Local listens. SIGINT or SIGTERM stops everything
  * cleanly and keeps the data; a second signal exits at once.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { createApiKey } from "../../functions/store/api-keys.ts";
 import { createStore, type Store } from "../../functions/store/client.ts";
+import { createSignInLink } from "../../functions/store/portal-sessions.ts";
 import {
 	createWorkspace,
 	getWorkspace,
@@ -40,6 +42,9 @@ import {
 import { LOCAL_CATALOG_FILE, localHandlerEnvironment } from "./environment.ts";
 import { type LocalServer, siteBuilt, startServer } from "./server.ts";
 import { type Simulator, startSimulator } from "./simulator/server.ts";
+
+/** User id of the demo workspace's owner, who signs in to the portal. */
+const DEMO_OWNER_ID = "demo-owner";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const DATA_DIR = process.env.DATA_DIR
@@ -125,6 +130,7 @@ async function start(): Promise<void> {
 		endpoint: running.dynamodb.endpoint,
 	});
 	const demo = await seedDemo(store, cell);
+	if (!siteBuilt()) buildSite();
 
 	running.server = await startServer({ port, cell, logger }).catch(
 		(error: NodeJS.ErrnoException) => {
@@ -148,7 +154,45 @@ async function start(): Promise<void> {
 	running.runtimeFileWritten = true;
 
 	running.reconcileTimer = setInterval(reconcile, RECONCILE_INTERVAL_MS);
-	printBanner(running.server.url, running.simulator.url, cell, demo);
+	const signInLink = await createSignInLink(store, {
+		workspaceId: demo.workspaceId,
+		userId: DEMO_OWNER_ID,
+		role: "owner",
+		operator: true,
+		baseUrl: running.server.url,
+		cell,
+	});
+	printBanner(
+		running.server.url,
+		running.simulator.url,
+		cell,
+		demo,
+		signInLink,
+	);
+}
+
+/**
+ * Builds the portal into site/dist on the first start, so the two README
+ * commands are all a fresh checkout needs. Later starts reuse the build;
+ * `npm run build:site` rebuilds it after a change.
+ */
+function buildSite(): void {
+	console.log("Building the portal into site/dist (first start only)...");
+	execFileSync(
+		process.execPath,
+		[
+			resolve(REPO_ROOT, "node_modules/astro/bin/astro.mjs"),
+			"build",
+			"--root",
+			"site",
+			"--silent",
+		],
+		{
+			cwd: REPO_ROOT,
+			stdio: "inherit",
+			env: { ...process.env, ASTRO_TELEMETRY_DISABLED: "1" },
+		},
+	);
 }
 
 type SeedResult =
@@ -221,13 +265,14 @@ function printBanner(
 	simulatorUrl: string,
 	cell: string,
 	demo: SeedResult,
+	signInLink: string,
 ): void {
 	const apiUrl = `${serverUrl}/v1`;
 	const lines = [
 		"",
 		`Global AI Gateway is running locally (cell ${cell}).`,
 		`  API base URL:       ${apiUrl}`,
-		`  Portal:             ${serverUrl}/${siteBuilt() ? "" : "  (not built: run npm run build:site)"}`,
+		`  Portal:             ${serverUrl}/`,
 		`  Provider simulator: ${simulatorUrl}`,
 		"",
 	];
@@ -250,6 +295,9 @@ function printBanner(
 		lines.push(`Demo workspace ${demo.workspaceId} already seeded.`);
 	}
 	lines.push(
+		"Sign in to the portal as the demo workspace's owner (one-time link, valid 15 minutes):",
+		`  ${signInLink}`,
+		"",
 		"Create another key with:",
 		`  npm run admin -- key create --workspace ${demo.workspaceId} --name my-key --scopes ${DEMO_SCOPES.join(",")}`,
 		"",
