@@ -95,7 +95,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 try {
 	await start();
 } catch (error) {
-	logger.error("Local start failed", { error: error as Error });
 	console.error(`Local start failed: ${(error as Error).message}`);
 	await stop(1);
 }
