@@ -59,6 +59,7 @@ export function readCatalogFile(
 	const simulatorUrl = process.env.SIMULATOR_URL ?? "";
 	return parseCatalog(data, source).map((route) => ({
 		...route,
+		// biome-ignore lint/suspicious/noTemplateCurlyInString: the catalog placeholder is literal text, not a template.
 		baseUrl: route.baseUrl.replace("${SIMULATOR_URL}", simulatorUrl),
 	}));
 }

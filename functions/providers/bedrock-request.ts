@@ -28,7 +28,6 @@ import {
 	systemTexts,
 	translationError,
 } from "./chat-translation.ts";
-import type { OpenOptions } from "./types.ts";
 
 /** The SDK's JSON document type, for tool inputs and schemas. */
 type DocumentType = NonNullable<ToolUseBlock["input"]>;

@@ -18,21 +18,10 @@
 import {
 	BedrockRuntimeClient,
 	type BedrockRuntimeClientConfig,
-	type ContentBlock,
 	ConverseStreamCommand,
-	type ConverseStreamCommandInput,
 	type ConverseStreamOutput,
-	type ImageFormat,
-	type Message,
-	type SystemContentBlock,
-	type ToolConfiguration,
-	type ToolUseBlock,
 } from "@aws-sdk/client-bedrock-runtime";
 import type { CatalogRoute } from "../../shared/catalog.ts";
-import type {
-	ChatCompletionRequest,
-	ChatMessage,
-} from "../../shared/schemas/chat.ts";
 import { toConverseStreamInput } from "./bedrock-request.ts";
 import {
 	type OpenOptions,
