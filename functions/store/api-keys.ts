@@ -11,6 +11,7 @@ import {
 	maskApiKey,
 } from "../../shared/api-key.ts";
 import { invalidRequest, notFound } from "../../shared/errors.ts";
+import { formatUsd } from "../../shared/money.ts";
 import { keys } from "../../shared/table.ts";
 import {
 	checkAllowedModels,
@@ -200,10 +201,14 @@ export async function updateKeyBudget(
 	// conditioned on the values read and retried when a request got between.
 	for (let attempt = 1; ; attempt++) {
 		const current = await requireApiKey(store, input.keyId);
-		const remaining =
-			budget === null
-				? undefined
-				: budget - current.spentMicroUsd - current.reservedMicroUsd;
+		const committed = current.spentMicroUsd + current.reservedMicroUsd;
+		if (budget !== null && budget < committed) {
+			throw invalidRequest(
+				`Invalid budget ${formatUsd(budget)}: key ${current.keyId} has already spent or reserved ${formatUsd(committed)}. Set a budget of at least that, or revoke the key to stop it.`,
+				"budgetMicroUsd",
+			);
+		}
+		const remaining = budget === null ? undefined : budget - committed;
 		const audit = auditEventPut(store, {
 			workspaceId: current.workspaceId,
 			action: "apiKey.budgetUpdated",

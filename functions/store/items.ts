@@ -173,6 +173,8 @@ export interface ReservationItem {
 	amountMicroUsd: number;
 	createdAt: string;
 	expiresAt: string;
+	/** The request's Idempotency-Key, so a release can clear its record. */
+	idempotencyKey?: string;
 	gsi1pk: string;
 	gsi1sk: string;
 }

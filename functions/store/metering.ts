@@ -159,6 +159,7 @@ export async function reserveCredit(
 		amountMicroUsd: amount,
 		createdAt: now.toISOString(),
 		expiresAt,
+		...(input.idempotency ? { idempotencyKey: input.idempotency.key } : {}),
 	};
 	const items: TransactItem[] = [
 		{
@@ -772,7 +773,8 @@ export async function releaseReservation(
 					reservation.keyId,
 					input.idempotencyKey,
 				),
-				ConditionExpression: "requestId = :requestId",
+				ConditionExpression:
+					"attribute_not_exists(pk) OR requestId = :requestId",
 				ExpressionAttributeValues: { ":requestId": reservation.requestId },
 			},
 		});

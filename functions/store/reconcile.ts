@@ -230,16 +230,18 @@ async function expireReservation(
 			keyFound: key !== undefined,
 		},
 	};
-	// NOTE: an idempotency record left `in_progress` by the crashed request
-	// is not deleted here, because the reservation does not store its
-	// idempotency key. The record expires by TTL after 24 hours.
 	if (!key) return releaseWithoutKey(store, reservation, audit, now);
+	// Releasing also deletes an idempotency record the crashed request left
+	// in progress, so the client's retry with the same key can run.
 	return releaseReservation(store, {
 		reservation,
 		keyHash: key.keyHash,
 		keyHasBudget: key.budgetMicroUsd !== undefined,
 		audit,
 		now,
+		...(reservation.idempotencyKey
+			? { idempotencyKey: reservation.idempotencyKey }
+			: {}),
 	});
 }
 

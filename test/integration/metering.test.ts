@@ -335,3 +335,40 @@ describe("reserveCredit rate limits", () => {
 		).toBe(10);
 	});
 });
+
+describe("releaseReservation idempotency", () => {
+	it("clears the idempotency record", async () => {
+		const { key } = await workspaceWithKey("1");
+		const reservation = await reserveCredit(store, {
+			requestId: newRequestId(),
+			workspaceId: key.workspaceId,
+			keyId: key.keyId,
+			keyHash: key.keyHash,
+			keyHasBudget: false,
+			model: "gpt-4o-mini",
+			amountMicroUsd: 100,
+			expiresAt: new Date(Date.now() + 60_000),
+			idempotency: { key: "retry-me", bodyHash: "abc" },
+		});
+
+		const released = await releaseReservation(store, {
+			reservation,
+			keyHash: key.keyHash,
+			keyHasBudget: false,
+			...(reservation.idempotencyKey
+				? { idempotencyKey: reservation.idempotencyKey }
+				: {}),
+		});
+
+		expect(released).toBe(true);
+		expect(reservation.idempotencyKey).toBe("retry-me");
+		const record = await store.doc.send(
+			new GetCommand({
+				TableName: store.tableName,
+				Key: keys.idempotency(key.workspaceId, key.keyId, "retry-me"),
+				ConsistentRead: true,
+			}),
+		);
+		expect(record.Item).toBeUndefined();
+	});
+});

@@ -1,3 +1,4 @@
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import {
 	createApiKey,
@@ -11,6 +12,8 @@ import {
 import { listAuditEvents } from "../../functions/store/audit.ts";
 import type { Store } from "../../functions/store/client.ts";
 import { hashApiKey, parseApiKey } from "../../shared/api-key.ts";
+import type { GatewayError } from "../../shared/errors.ts";
+import { keys } from "../../shared/table.ts";
 import { newWorkspace, testStore } from "../setup/store.ts";
 
 const store = testStore();
@@ -212,6 +215,29 @@ describe("updateKeyBudget", () => {
 		expect(updated.budgetMicroUsd).toBe(3_000_000);
 		expect(stored?.budgetMicroUsd).toBe(3_000_000);
 		expect(stored?.budgetRemainingMicroUsd).toBe(3_000_000);
+	});
+
+	it("rejects a cap below the spend", async () => {
+		const { key, item } = await keyInNewWorkspace(store, {
+			budgetMicroUsd: 1_000_000,
+		});
+		await store.doc.send(
+			new UpdateCommand({
+				TableName: store.tableName,
+				Key: keys.apiKey(hashApiKey(key)),
+				UpdateExpression: "SET spentMicroUsd = :spent",
+				ExpressionAttributeValues: { ":spent": 600_000 },
+			}),
+		);
+
+		const error = await updateKeyBudget(store, {
+			keyId: item.keyId,
+			budgetMicroUsd: 500_000,
+			actor: "user_1",
+		}).catch((caught: unknown) => caught);
+
+		expect((error as GatewayError).status).toBe(400);
+		expect((error as GatewayError).message).toContain("$0.60");
 	});
 
 	it("removes the cap", async () => {
