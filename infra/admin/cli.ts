@@ -8,6 +8,7 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { GatewayError } from "../../shared/errors.ts";
+import { CELLS } from "../cells.ts";
 import { type Command, type OptionValues, UsageError } from "./command.ts";
 import { creditTopUp } from "./commands/credit.ts";
 import { keyCreate, keyList, keyRevoke } from "./commands/key.ts";
@@ -35,7 +36,22 @@ const COMMANDS: readonly Command[] = [
 const PROGRAM = "npm run admin --";
 
 /** Runs one command line and returns the process exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
+	let argv = args;
+	let deployedCell: string | undefined;
+	if (argv[0] === "--cell") {
+		deployedCell = argv[1];
+		if (!deployedCell || deployedCell.startsWith("-")) {
+			return usageFailure("Missing the cell id after --cell.", undefined);
+		}
+		if (!CELLS.some((cell) => cell.id === deployedCell)) {
+			return usageFailure(
+				`Unknown cell "${deployedCell}". Known cells: ${CELLS.map((cell) => cell.id).join(", ")}.`,
+				undefined,
+			);
+		}
+		argv = argv.slice(2);
+	}
 	if (argv.length === 0 || argv[0] === "help" || argv[0] === "--help") {
 		process.stdout.write(`${usage()}\n`);
 		return 0;
@@ -70,18 +86,19 @@ export async function main(argv: string[]): Promise<number> {
 		return 0;
 	}
 
-	return runCommand(command, values);
+	return runCommand(command, values, deployedCell);
 }
 
 async function runCommand(
 	command: Command,
 	values: OptionValues,
+	deployedCell: string | undefined,
 ): Promise<number> {
 	let opened: Awaited<ReturnType<typeof openAdminStore>> | undefined;
 	try {
-		opened = await openAdminStore();
+		opened = await openAdminStore(deployedCell ? { deployedCell } : {});
 		const result = await command.run(
-			{ store: opened.store, actor: adminActor() },
+			{ store: opened.store, actor: adminActor(), cell: opened.cell },
 			values,
 		);
 		process.stdout.write(
@@ -120,12 +137,13 @@ function usage(): string {
 		(command) => `  ${command.name} ${command.usage}\n      ${command.summary}`,
 	);
 	return [
-		`Usage: ${PROGRAM} <command> [options] [--json]`,
+		`Usage: ${PROGRAM} [--cell <id>] <command> [options] [--json]`,
 		"",
 		"Commands:",
 		...lines,
 		"",
 		"Works on local data in .data/ unless DYNAMODB_ENDPOINT and TABLE_NAME are set.",
+		"--cell <id> works on that deployed cell instead, with your AWS credentials.",
 		"Amounts are USD with at most 6 decimal places; --json prints machine-readable output.",
 	].join("\n");
 }

@@ -12,6 +12,8 @@ export interface CommandContext {
 	store: Store;
 	/** Audit actor of every change: `admin-cli:<os user>`. */
 	actor: string;
+	/** Cell of the store: the deployed cell, or the local runtime's. */
+	cell: string;
 }
 
 export interface CommandResult {

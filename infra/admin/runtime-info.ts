@@ -21,6 +21,8 @@ export interface RuntimeInfo {
 	tableName: string;
 	/** Port of the local gateway's HTTP server. */
 	port: number;
+	/** Cell the local runtime serves. */
+	cell?: string;
 }
 
 /** Writes the runtime file; the local runtime calls it once it is ready. */

@@ -11,10 +11,16 @@ import {
 	localDynamoDBClient,
 	startDynamoDBLocal,
 } from "../local/dynamodb-local.ts";
+import { findDeployedCell } from "./deployed-store.ts";
 import { LOCAL_TABLE_NAME, readRuntimeInfo } from "./runtime-info.ts";
+
+/** Cell of local data when neither CELL_ID nor the runtime names one. */
+const DEFAULT_LOCAL_CELL = "global";
 
 export interface AdminStore {
 	store: Store;
+	/** Cell the store belongs to: the deployed cell, or the local runtime's. */
+	cell: string;
 	/** Releases what the CLI started; safe to call when nothing was started. */
 	close(): Promise<void>;
 }
@@ -22,6 +28,8 @@ export interface AdminStore {
 export interface StoreTargetOptions {
 	/** Environment to read overrides from; defaults to `process.env`. */
 	env?: NodeJS.ProcessEnv;
+	/** Id of a deployed cell to work on instead of local data. */
+	deployedCell?: string;
 }
 
 /**
@@ -34,22 +42,36 @@ export interface StoreTargetOptions {
  * 3. DynamoDB Local started by the CLI itself on `.data/dynamodb/`, stopped
  *    again by `close()`.
  *
- * TODO: a deployed cell (`--cell <id>`) belongs here as a fourth target that
- * reads the table name and region from the cell stack's CloudFormation
- * outputs.
+ * With `deployedCell`, it opens that cell's table instead, found through
+ * the cell stack's CloudFormation outputs and reached with the usual AWS
+ * credential chain.
  */
 export async function openAdminStore(
 	options: StoreTargetOptions = {},
 ): Promise<AdminStore> {
 	const env = options.env ?? process.env;
 
-	if (env.DYNAMODB_ENDPOINT && env.TABLE_NAME) {
-		return openEndpoint(env.DYNAMODB_ENDPOINT, env.TABLE_NAME);
+	if (options.deployedCell) {
+		const deployed = await findDeployedCell(options.deployedCell);
+		const store = createStore({
+			tableName: deployed.tableName,
+			region: deployed.region,
+		});
+		return {
+			store,
+			cell: options.deployedCell,
+			close: async () => store.doc.destroy(),
+		};
 	}
 
 	const runtime = readRuntimeInfo();
+	const localCell = env.CELL_ID || runtime?.cell || DEFAULT_LOCAL_CELL;
+	if (env.DYNAMODB_ENDPOINT && env.TABLE_NAME) {
+		return openEndpoint(env.DYNAMODB_ENDPOINT, env.TABLE_NAME, localCell);
+	}
+
 	if (runtime && (await endpointResponds(runtime.dynamodbEndpoint))) {
-		return openEndpoint(runtime.dynamodbEndpoint, runtime.tableName);
+		return openEndpoint(runtime.dynamodbEndpoint, runtime.tableName, localCell);
 	}
 
 	// NOTE: two CLI runs at the same moment would each start a JVM on the
@@ -65,7 +87,7 @@ export async function openAdminStore(
 	} finally {
 		client.destroy();
 	}
-	const opened = openEndpoint(dynamodb.endpoint, LOCAL_TABLE_NAME);
+	const opened = openEndpoint(dynamodb.endpoint, LOCAL_TABLE_NAME, localCell);
 	return {
 		...opened,
 		close: async () => {
@@ -75,10 +97,15 @@ export async function openAdminStore(
 	};
 }
 
-function openEndpoint(endpoint: string, tableName: string): AdminStore {
+function openEndpoint(
+	endpoint: string,
+	tableName: string,
+	cell: string,
+): AdminStore {
 	const store = createStore({ tableName, endpoint });
 	return {
 		store,
+		cell,
 		close: async () => store.doc.destroy(),
 	};
 }

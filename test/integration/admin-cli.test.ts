@@ -244,6 +244,12 @@ describe("admin usage errors", () => {
 		["an unknown command", ["workspace", "delete"], "Unknown command"],
 		["an unknown option", ["key", "list", "--wrkspace", "x"], "Unknown option"],
 		["a missing option", ["key", "list"], "Missing --workspace"],
+		["a missing cell id", ["--cell"], "Missing the cell id"],
+		[
+			"an unknown cell",
+			["--cell", "mars", "workspace", "show", "--workspace", "ws_1"],
+			'Unknown cell "mars"',
+		],
 	])("rejects %s", async (_case, args, message) => {
 		const result = await admin(...args);
 
@@ -251,6 +257,19 @@ describe("admin usage errors", () => {
 		expect(result.stderr).toContain(message);
 		expect(result.stderr).toContain("Usage:");
 		expect(result.stdout).toBe("");
+	});
+
+	it("defaults the workspace to the local cell", async () => {
+		const created = await adminJson<{ workspace: { cell: string } }>(
+			"workspace",
+			"create",
+			"--name",
+			"Default cell",
+			"--credit-usd",
+			"1",
+		);
+
+		expect(created.workspace.cell).toBe("global");
 	});
 
 	it("prints help", async () => {

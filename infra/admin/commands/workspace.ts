@@ -18,19 +18,20 @@ import { publicView } from "../format.ts";
 export const workspaceCreate: Command = {
 	name: "workspace create",
 	usage: "--name N --credit-usd X [--cell C]",
-	summary: "Create a workspace with opening credit (cell defaults to sg).",
+	summary:
+		"Create a workspace with opening credit (cell defaults to the target cell: the deployed one, or the local runtime's).",
 	options: {
 		name: { type: "string" },
 		"credit-usd": { type: "string" },
 		cell: { type: "string" },
 	},
-	async run({ store, actor }, values) {
+	async run({ store, actor, cell: targetCell }, values) {
 		const name = requiredOption(values, "name");
 		const creditMicroUsd = usdOption(
 			requiredOption(values, "credit-usd"),
 			"credit-usd",
 		);
-		const cell = optionalOption(values, "cell") ?? "sg";
+		const cell = optionalOption(values, "cell") ?? targetCell;
 
 		const workspace = await createWorkspace(store, {
 			name,
