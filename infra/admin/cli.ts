@@ -12,6 +12,7 @@ import { CELLS } from "../cells.ts";
 import { type Command, type OptionValues, UsageError } from "./command.ts";
 import { creditTopUp } from "./commands/credit.ts";
 import { keyCreate, keyList, keyRevoke } from "./commands/key.ts";
+import { memberAdd, portalLink } from "./commands/member.ts";
 import { providerList, providerStatus } from "./commands/provider.ts";
 import { purchaseApprove, purchaseList } from "./commands/purchase.ts";
 import { ledgerCheck, reconcile } from "./commands/reconcile.ts";
@@ -31,6 +32,8 @@ const COMMANDS: readonly Command[] = [
 	ledgerCheck,
 	providerList,
 	providerStatus,
+	memberAdd,
+	portalLink,
 ];
 
 const PROGRAM = "npm run admin --";

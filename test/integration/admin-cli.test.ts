@@ -239,6 +239,62 @@ describe("admin purchase", () => {
 	});
 });
 
+describe("admin members", () => {
+	it("adds a member and prints a sign-in link", async () => {
+		const created = await adminJson<{ workspace: { workspaceId: string } }>(
+			"workspace",
+			"create",
+			"--name",
+			"Members",
+			"--credit-usd",
+			"1",
+		);
+		const workspaceId = created.workspace.workspaceId;
+
+		const member = await adminJson<{ membership: { role: string } }>(
+			"member",
+			"add",
+			"--workspace",
+			workspaceId,
+			"--user",
+			"cognito-sub-1",
+			"--role",
+			"billing",
+		);
+		const link = await adminJson<{ link: string }>(
+			"portal",
+			"link",
+			"--workspace",
+			workspaceId,
+			"--user",
+			"local-owner",
+			"--role",
+			"owner",
+			"--base-url",
+			"http://127.0.0.1:9999",
+		);
+
+		expect(member.membership.role).toBe("billing");
+		expect(link.link).toMatch(/^http:\/\/127\.0\.0\.1:9999\/sign-in\/#token=/);
+	});
+
+	it("rejects an unknown role", async () => {
+		const result = await admin(
+			"member",
+			"add",
+			"--workspace",
+			"ws_1",
+			"--user",
+			"u",
+			"--role",
+			"king",
+		);
+
+		expect(result.code).toBe(2);
+		expect(result.stderr).toContain('Invalid --role "king"');
+	});
+});
+
 describe("admin usage errors", () => {
 	it.each([
 		["an unknown command", ["workspace", "delete"], "Unknown command"],
