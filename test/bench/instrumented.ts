@@ -66,11 +66,9 @@ function countCalls(
 	counter: DynamoDBCounter,
 	timings: Timing[],
 	mode: CallCounts["mode"],
-	keyCached: boolean,
-): CallCounts {
-	const before: number[] = [];
-	const totals: number[] = [];
-	const operations: Record<string, number> = {};
+): CallCounts[] {
+	const groups = new Map<boolean, { before: number[]; totals: number[] }>();
+	const operations = new Map<boolean, Record<string, number>>();
 	for (const timing of timings) {
 		const early = callsBetween(
 			counter.calls,
@@ -78,21 +76,27 @@ function countCalls(
 			timing.firstByteAt,
 		);
 		const all = callsBetween(counter.calls, timing.startedAt, timing.endedAt);
-		before.push(early.length);
-		totals.push(all.length);
+		// A request that read its key (GetItem) missed the key cache.
+		const keyCached = !all.some((call) => call.operation === "GetItem");
+		const group = groups.get(keyCached) ?? { before: [], totals: [] };
+		group.before.push(early.length);
+		group.totals.push(all.length);
+		groups.set(keyCached, group);
+		const counts = operations.get(keyCached) ?? {};
 		for (const call of all) {
-			operations[call.operation] = (operations[call.operation] ?? 0) + 1;
+			counts[call.operation] = (counts[call.operation] ?? 0) + 1;
 		}
+		operations.set(keyCached, counts);
 	}
-	return {
+	return [...groups.entries()].map(([keyCached, group]) => ({
 		mode,
 		keyCached,
-		requests: timings.length,
-		beforeFirstByte: percentile(before, 0.5),
-		beforeFirstByteMax: Math.max(...before),
-		total: percentile(totals, 0.5),
-		operations,
-	};
+		requests: group.before.length,
+		beforeFirstByte: percentile(group.before, 0.5),
+		beforeFirstByteMax: Math.max(...group.before),
+		total: percentile(group.totals, 0.5),
+		operations: operations.get(keyCached) ?? {},
+	}));
 }
 
 /**
@@ -146,39 +150,69 @@ export interface InstrumentedResult {
 }
 
 /**
- * Counts calls and times phases with sequential requests (concurrency 1):
- * one request with an empty key cache, then requests with a cached key.
+ * Counts calls and times phases with sequential requests (concurrency 1).
+ * The first request finds the key cache empty, and so does any request after
+ * the cache's 5 s lifetime; a request that reads its key counts as uncached.
  */
 export async function countAndTime(
 	counter: DynamoDBCounter,
 	target: Target,
 	requestsPerMode: number,
 ): Promise<InstrumentedResult> {
-	const cold = await timedRequests(target, true, 1);
-	const counts = [countCalls(counter, cold, "stream", false)];
 	const streamed = await timedRequests(target, true, requestsPerMode);
 	const buffered = await timedRequests(target, false, requestsPerMode);
-	counts.push(countCalls(counter, streamed, "stream", true));
-	counts.push(countCalls(counter, buffered, "non-stream", true));
-	return { counts, phases: phaseTimings(counter, streamed) };
+	const cachedStreams = streamed.filter(
+		(timing) =>
+			!callsBetween(counter.calls, timing.startedAt, timing.endedAt).some(
+				(call) => call.operation === "GetItem",
+			),
+	);
+	return {
+		counts: [
+			...countCalls(counter, streamed, "stream"),
+			...countCalls(counter, buffered, "non-stream"),
+		],
+		phases: phaseTimings(counter, cachedStreams),
+	};
 }
 
-/** Runs one load cell against the profiled gateway. */
+export interface ProfileWindow {
+	/** Requests completed inside the window. */
+	requests: number;
+	/** Window edges on the monotonic clock that CPU profiles use, in µs. */
+	startUs: number;
+	endUs: number;
+}
+
+function monotonicUs(): number {
+	return Number(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * Runs streamed load against a target and returns its measured window, so
+ * the profile summary can leave out start-up and warm-up samples.
+ */
 export async function loadForProfile(
 	target: Target,
 	concurrency: number,
 	durationMs: number,
-): Promise<number> {
+): Promise<ProfileWindow> {
+	let startUs = 0;
+	let endUs = 0;
 	const result = await runLoad({
 		target,
 		body: chatBody(true),
 		stream: true,
 		concurrency,
 		durationMs,
-		warmupMs: 500,
+		warmupMs: 1_000,
 		minRequests: 0,
+		onWindow: (edge) => {
+			if (edge === "start") startUs = monotonicUs();
+			else endUs = monotonicUs();
+		},
 	});
-	return result.completed;
+	return { requests: result.completed, startUs, endUs };
 }
 
 export interface ProfileEntry {
@@ -195,15 +229,44 @@ export interface ProfileSummary {
 	functions: ProfileEntry[];
 	/** Self time by package or area, largest first. */
 	areas: ProfileEntry[];
+	/**
+	 * Busy (not idle) time in broad groups, with Node.js core time counted
+	 * for its nearest caller outside the core; shares are of busy time.
+	 */
+	groups: ProfileEntry[];
+}
+
+/** Broad group of an area, for the summary of where CPU time goes. */
+function groupOf(area: string): string {
+	if (area === "(idle)") return "(idle)";
+	if (area.startsWith("@smithy/") || area.startsWith("@aws-sdk/")) {
+		return "AWS SDK (DynamoDB client: serialize, sign, send, parse)";
+	}
+	if (area === "functions/providers" || area === "eventsource-parser") {
+		return "provider call (fetch, SSE parsing)";
+	}
+	if (
+		area.startsWith("functions/") ||
+		area.includes("/shared/") ||
+		area.startsWith("@aws-lambda-powertools/") ||
+		["zod", "ulid"].includes(area)
+	) {
+		return "gateway code and its libraries (zod, Powertools)";
+	}
+	if (area.startsWith("infra/"))
+		return "local API Gateway and Lambda emulation";
+	return "Node.js runtime not traced to a caller (event loop, streams, timers, GC)";
 }
 
 interface CpuProfileNode {
 	id: number;
+	children?: number[];
 	callFrame: { functionName: string; url: string; lineNumber: number };
 }
 
 interface CpuProfile {
 	nodes: CpuProfileNode[];
+	startTime: number;
 	samples: number[];
 	timeDeltas: number[];
 }
@@ -219,10 +282,46 @@ function areaOf(url: string, functionName: string): string {
 	return url.replace(/^file:\/\//, "");
 }
 
-/** Summarizes the `.cpuprofile` in `dir` by self time. */
+/**
+ * Area of the nearest frame, the sample's own or a caller's, that is not
+ * Node.js core or native code, so that a socket write or a stream operation
+ * counts for the code that asked for it. Undefined when no frame tells.
+ */
+function callerArea(
+	id: number,
+	nodes: Map<number, CpuProfileNode>,
+	parents: Map<number, number>,
+): string | undefined {
+	for (
+		let current: number | undefined = id;
+		current !== undefined;
+		current = parents.get(current)
+	) {
+		const frame = nodes.get(current)?.callFrame;
+		if (!frame) return undefined;
+		if (frame.functionName === "(idle)") return "(idle)";
+		if (frame.url && !frame.url.startsWith("node:")) {
+			return areaOf(frame.url, frame.functionName);
+		}
+		// In the gateway only the AWS SDK uses node:http's client, only the
+		// provider adapters use fetch (undici), and only the local runtime
+		// serves HTTP.
+		if (frame.url === "node:_http_client") return "@aws-sdk/http-client";
+		if (frame.url.startsWith("node:internal/deps/undici")) {
+			return "functions/providers";
+		}
+		if (frame.url === "node:_http_server") return "infra/local";
+	}
+	return undefined;
+}
+
+/**
+ * Summarizes the `.cpuprofile` in `dir` by self time, over the samples taken
+ * inside `window`.
+ */
 export function summarizeProfile(
 	dir: string,
-	requests: number,
+	window: ProfileWindow,
 	top = 15,
 ): ProfileSummary {
 	const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
@@ -235,11 +334,19 @@ export function summarizeProfile(
 		readFileSync(join(dir, file), "utf8"),
 	) as CpuProfile;
 	const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+	const parents = new Map<number, number>();
+	for (const node of profile.nodes) {
+		for (const child of node.children ?? []) parents.set(child, node.id);
+	}
 	const byFunction = new Map<string, number>();
 	const byArea = new Map<string, number>();
+	const byGroup = new Map<string, number>();
 	let sampledUs = 0;
+	let sampleTimeUs = profile.startTime;
 	profile.samples.forEach((id, index) => {
 		const deltaUs = profile.timeDeltas[index] ?? 0;
+		sampleTimeUs += deltaUs;
+		if (sampleTimeUs < window.startUs || sampleTimeUs > window.endUs) return;
 		const frame = nodes.get(id)?.callFrame;
 		if (!frame) return;
 		sampledUs += deltaUs;
@@ -250,6 +357,8 @@ export function summarizeProfile(
 		byFunction.set(name, (byFunction.get(name) ?? 0) + deltaUs);
 		const area = areaOf(frame.url, frame.functionName);
 		byArea.set(area, (byArea.get(area) ?? 0) + deltaUs);
+		const group = groupOf(callerArea(id, nodes, parents) ?? area);
+		byGroup.set(group, (byGroup.get(group) ?? 0) + deltaUs);
 	});
 	const entries = (map: Map<string, number>, limit: number) =>
 		[...map.entries()]
@@ -260,10 +369,21 @@ export function summarizeProfile(
 				selfMs: us / 1000,
 				share: sampledUs > 0 ? us / sampledUs : 0,
 			}));
+	const idleUs = byGroup.get("(idle)") ?? 0;
+	byGroup.delete("(idle)");
+	const busyUs = sampledUs - idleUs;
+	const groups = [...byGroup.entries()]
+		.sort((a, b) => b[1] - a[1])
+		.map(([name, us]) => ({
+			name,
+			selfMs: us / 1000,
+			share: busyUs > 0 ? us / busyUs : 0,
+		}));
 	return {
 		sampledMs: sampledUs / 1000,
-		requests,
+		requests: window.requests,
 		functions: entries(byFunction, top),
 		areas: entries(byArea, top),
+		groups,
 	};
 }

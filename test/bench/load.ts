@@ -117,6 +117,7 @@ export function sendOnce(
 				response.on("error", reject);
 			},
 		);
+		request.setNoDelay(true);
 		request.on("error", reject);
 		request.end(body);
 	});
@@ -124,7 +125,7 @@ export function sendOnce(
 
 /** Creates the keep-alive agent a run uses: one socket per worker. */
 export function createAgent(concurrency: number): Agent {
-	return new Agent({ keepAlive: true, maxSockets: concurrency, noDelay: true });
+	return new Agent({ keepAlive: true, maxSockets: concurrency });
 }
 
 /**

@@ -40,7 +40,7 @@ import {
 	loadForProfile,
 	summarizeProfile,
 } from "./instrumented.ts";
-import { createAgent, sendOnce, type Target } from "./load.ts";
+import { createAgent, runLoad, sendOnce, type Target } from "./load.ts";
 import {
 	freePort,
 	pidListeningOn,
@@ -55,6 +55,7 @@ import {
 	chatBody,
 	type MeasuredTarget,
 	runMatrix,
+	UPSTREAM_SETTINGS,
 	type UpstreamSetting,
 } from "./scenarios.ts";
 
@@ -63,6 +64,8 @@ const SIMULATOR_PROVIDER_PATH = "/p/sim-sg/openai/v1";
 const COUNTED_REQUESTS_PER_MODE = 20;
 const PROFILE_CONCURRENCY = 16;
 const PROFILE_SECONDS = 5;
+/** Unrecorded load per target before the matrix, in ms. */
+const WARMUP_PASS_MS = 3_000;
 
 const settings = {
 	durationMs: readNumber("BENCH_SECONDS", 5) * 1000,
@@ -157,6 +160,19 @@ async function main(): Promise<void> {
 		dynamodbPid,
 	});
 	await checkTargets(targets);
+	await setUpstream(simulator.url, UPSTREAM_SETTINGS[0] as UpstreamSetting);
+	log("warming up every target (JIT compilation, DynamoDB Local included)");
+	for (const target of targets) {
+		await runLoad({
+			target,
+			body: chatBody(false),
+			stream: false,
+			concurrency: 16,
+			durationMs: WARMUP_PASS_MS,
+			warmupMs: 0,
+			minRequests: 0,
+		});
+	}
 
 	const cells = await runMatrix({
 		targets,
@@ -167,10 +183,12 @@ async function main(): Promise<void> {
 	});
 
 	log("instrumented pass: DynamoDB calls, phases and a CPU profile");
+	// Paced tokens (19 gaps of 5 ms) keep a stream open after its first
+	// byte, so the settle call cannot land before the client sees that byte.
 	await setUpstream(simulator.url, {
 		name: "zero",
 		firstTokenLatencyMs: 0,
-		tokensPerSecond: 0,
+		tokensPerSecond: 200,
 	});
 	const counter: DynamoDBCounter = await startDynamoDBCounter(
 		dynamodb.endpoint,
@@ -186,13 +204,14 @@ async function main(): Promise<void> {
 		profiledTarget,
 		COUNTED_REQUESTS_PER_MODE,
 	);
-	const profiledRequests = await loadForProfile(
+	await setUpstream(simulator.url, UPSTREAM_SETTINGS[0] as UpstreamSetting);
+	const profileWindow = await loadForProfile(
 		profiledTarget,
 		PROFILE_CONCURRENCY,
 		PROFILE_SECONDS * 1000,
 	);
 	await profiled.stop();
-	const profile = summarizeProfile(profileDir, profiledRequests);
+	const profile = summarizeProfile(profileDir, profileWindow);
 
 	log("stopping the load processes, then bundles and import times");
 	await stopAll();
