@@ -119,6 +119,29 @@ async function openOne(
 	}
 }
 
+const FAILURE_TEXT: Record<ProviderError["kind"], string> = {
+	timeout: "timed out",
+	connection: "could not be reached",
+	rate_limited: "is rate limiting",
+	server_error: "failed",
+	stream_error: "broke off its stream",
+	auth: "rejected the gateway's credentials",
+	client_error: "rejected the request",
+};
+
+/**
+ * Describes a provider failure in the gateway's own words, for audit
+ * records and logs. The provider's message is left out because a provider
+ * may quote the prompt in it.
+ */
+export function describeFailure(
+	providerId: string,
+	failure: ProviderError,
+): string {
+	const status = failure.status ? ` (HTTP ${failure.status})` : "";
+	return `Provider ${providerId} ${FAILURE_TEXT[failure.kind]}${status}.`;
+}
+
 export interface AttemptResult {
 	opened?: OpenedStream;
 	attempts: AttemptRecord[];
@@ -159,7 +182,7 @@ export async function openFirstAvailable(
 				outcome: failure.kind,
 				...(failure.status ? { status: failure.status } : {}),
 				latencyMs: Date.now() - started,
-				reason: failure.message,
+				reason: describeFailure(route.providerId, failure),
 			});
 			if (!failure.retryable) break;
 			if (failure.kind === "auth") recordAuthFailure(route.providerId);

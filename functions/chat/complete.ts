@@ -32,10 +32,14 @@ import {
 	SERVICE_NAMES,
 } from "../observability/metric-names.ts";
 import { readSellerOfRecord } from "../portal/seller.ts";
-import type { ProviderEvent } from "../providers/types.ts";
+import {
+	type ProviderEvent,
+	providerErrorFromNetwork,
+} from "../providers/types.ts";
 import type { UsageStatus } from "../store/items.ts";
 import { releaseReservation, settleCharge } from "../store/metering.ts";
 import {
+	describeFailure,
 	nextEvent,
 	type OpenedStream,
 	openFirstAvailable,
@@ -319,10 +323,16 @@ async function pipeEvents(
 		}
 	} catch (error) {
 		if (sse.closed) return "client_disconnected";
+		const failure = providerErrorFromNetwork(
+			opened.route.providerId,
+			error,
+			false,
+		);
 		log.warn("provider failed mid-stream", {
 			requestId: state.invocation.requestId,
 			provider: opened.route.providerId,
-			...errorSummary(error),
+			failureKind: failure.kind,
+			reason: describeFailure(opened.route.providerId, failure),
 		});
 		return "provider_failed_mid_stream";
 	} finally {
