@@ -257,7 +257,7 @@ describe("admin members", () => {
 			"--workspace",
 			workspaceId,
 			"--user",
-			"cognito-sub-1",
+			`cognito-sub-${workspaceId}`,
 			"--role",
 			"billing",
 		);
