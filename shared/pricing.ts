@@ -3,8 +3,8 @@
  * the gateway comes from here, so the rounding rule lives in one place.
  *
  * Rounding rule: the exact amount is Σ tokens × price per million tokens,
- * computed in integers; the total (never a component) is divided by one
- * million and rounded up to the next whole micro-USD.
+ * computed in integers. The total, never a component, is then divided by
+ * one million and rounded up to the next whole micro-USD.
  */
 
 /** Prices of one route in integer micro-USD per million tokens. */

@@ -1,9 +1,10 @@
 /**
  * Prompt token estimate used for reservations. It must not fall below what
- * providers count, or a request could cost more than it reserved, so it
- * counts one token per two UTF-8 bytes of text, where byte-level BPE
- * tokenizers average three to four bytes per token for English and about
- * three for Chinese, plus a per-message and per-request overhead.
+ * providers count, or a request could cost more than it reserved. So it
+ * counts one token per two UTF-8 bytes of text, plus a per-message and
+ * per-request overhead. Byte-level BPE tokenizers produce roughly one token
+ * per three to four bytes of English and per three bytes of Chinese (an
+ * estimate, not a bound), and settlement caps any overrun at the balance.
  */
 import type { ChatCompletionRequest } from "./schemas/chat.ts";
 

@@ -1,7 +1,7 @@
 /**
  * Buffered API routes beside chat: health, models, key, credits, usage,
  * receipts and request audit records. Every read is scoped to the calling
- * key's workspace, so another workspace's ids answer 404.
+ * key's workspace, so another workspace's ids get a 404.
  */
 import type {
 	APIGatewayProxyEvent,

@@ -1,5 +1,5 @@
 /**
- * Calls candidates in order until one starts answering. A retryable failure
+ * Calls candidates in order until one starts streaming a response. A retryable failure
  * before the first byte reaches the client moves on to the next candidate;
  * a client error (400 and the like) stops at once. Every attempt is
  * recorded for the audit trail.
@@ -145,7 +145,7 @@ export function describeFailure(
 export interface AttemptResult {
 	opened?: OpenedStream;
 	attempts: AttemptRecord[];
-	/** The failure that ended routing, when no candidate answered. */
+	/** The failure that ended routing, when no candidate served the request. */
 	lastError?: ProviderError;
 }
 

@@ -89,8 +89,8 @@ function finalUsage(
 
 /**
  * Serves one chat completions request into the Lambda response stream.
- * Never throws: every failure becomes an OpenAI-shaped error response or,
- * once streaming began, an SSE error event.
+ * Failures become an OpenAI-shaped error response or, once streaming
+ * began, an SSE error event, and a reservation is released or settled.
  */
 export async function serveChat(
 	event: APIGatewayProxyEvent,

@@ -142,7 +142,7 @@ export class CompletionAccumulator {
 		for (const call of event.toolCalls ?? []) this.addToolCall(choice, call);
 	}
 
-	/** All delivered text, for estimating tokens when usage is missing. */
+	/** Returns all delivered text, for estimating tokens when usage is missing. */
 	deliveredText(): string {
 		let text = "";
 		for (const choice of this.choices.values()) {

@@ -63,7 +63,7 @@ export interface RateLimitCharge {
 /** Per-minute window of a rate limit, in milliseconds. */
 export const RATE_WINDOW_MS = 60_000;
 
-/** Why a reservation was refused. */
+/** Reason a reservation was refused. */
 export type ReserveFailure =
 	| { reason: "balance"; availableMicroUsd: number }
 	| { reason: "key_budget"; budgetRemainingMicroUsd: number }
@@ -395,7 +395,7 @@ async function describeRefusal(
 	};
 }
 
-/** What a request used and cost, as settlement records it. */
+/** Usage and cost of one request, as settlement records them. */
 export interface SettleInput {
 	reservation: ReservationItem;
 	keyHash: string;
@@ -434,9 +434,9 @@ export interface SettleResult {
  * charge from the balance and the key, and writes the usage event, ledger
  * entry, receipt, daily rollup, audit record and idempotency result.
  *
- * When the actual charge exceeds the reservation and the balance or key
- * budget cannot cover the difference, only what they cover is collected;
- * the rest is recorded as `uncollectedMicroUsd`, so no balance goes below
+ * The actual charge can exceed the reservation. When the balance or key
+ * budget cannot cover the difference, only what they cover is collected and
+ * the rest is recorded as `uncollectedMicroUsd`. So no balance goes below
  * zero and no cap is passed.
  */
 export async function settleCharge(
