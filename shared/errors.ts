@@ -1,7 +1,9 @@
 /**
  * The gateway's one error family. Each error knows its HTTP status and the
  * OpenAI error `type` and `code`, so every OpenAI SDK raises its matching
- * exception class. Messages never carry a key secret, prompt or completion.
+ * exception class. Messages never carry a key secret, and carry prompt text
+ * only in one case: a provider's own 400 message, returned to the caller
+ * who sent that prompt and never logged or stored.
  */
 
 /** OpenAI error body: `{ error: { message, type, param, code } }`. */

@@ -128,6 +128,9 @@ export async function startServer(
 			.finally(() => state.inFlight.delete(done));
 		state.inFlight.add(done);
 	});
+	server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+		answerUnparsableRequest(error, socket);
+	});
 
 	const port = await listen(
 		server,
@@ -519,6 +522,40 @@ function sendError(
 		...error.headers,
 		...headers,
 	});
+}
+
+/**
+ * Answers a request that Node's HTTP parser rejected (control bytes in a
+ * header, headers over the size limit) with an OpenAI-shaped JSON error
+ * instead of Node's empty response, then closes the connection.
+ */
+function answerUnparsableRequest(
+	error: NodeJS.ErrnoException,
+	socket: import("node:stream").Duplex,
+): void {
+	if (!socket.writable) {
+		socket.destroy();
+		return;
+	}
+	const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+	const status = tooLarge ? 431 : 400;
+	const body = JSON.stringify({
+		error: {
+			message: tooLarge
+				? "Request headers are too large. Send smaller headers."
+				: "Invalid HTTP request: a header contains characters HTTP does not allow, such as control bytes. Check the Authorization header.",
+			type: "invalid_request_error",
+			param: null,
+			code: tooLarge ? "headers_too_large" : "invalid_http_request",
+		},
+	});
+	socket.end(
+		`HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+			"content-type: application/json\r\n" +
+			`content-length: ${Buffer.byteLength(body)}\r\n` +
+			"connection: close\r\n\r\n" +
+			body,
+	);
 }
 
 /** Whether the built portal exists (the server serves it at `/` when it does). */
