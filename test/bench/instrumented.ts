@@ -152,7 +152,7 @@ export interface InstrumentedResult {
 /**
  * Counts calls and times phases with sequential requests (concurrency 1).
  * The first request finds the key cache empty, and so does any request after
- * the cache's 5 s lifetime; a request that reads its key counts as uncached.
+ * the cache's 5 s lifetime. A request that reads its key counts as uncached.
  */
 export async function countAndTime(
 	counter: DynamoDBCounter,
@@ -285,7 +285,7 @@ function areaOf(url: string, functionName: string): string {
 /**
  * Area of the nearest frame, the sample's own or a caller's, that is not
  * Node.js core or native code, so that a socket write or a stream operation
- * counts for the code that asked for it. Undefined when no frame tells.
+ * counts for the code that called it. Undefined when no frame names a caller.
  */
 function callerArea(
 	id: number,

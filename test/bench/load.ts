@@ -22,9 +22,9 @@ export interface LoadOptions {
 	body: string;
 	stream: boolean;
 	concurrency: number;
-	/** Measured time in ms; workers stop starting requests after it. */
+	/** Measured time in ms, after which workers start no new request. */
 	durationMs: number;
-	/** Requests to complete at least, even past `durationMs`. */
+	/** Minimum number of requests to complete, even past `durationMs`. */
 	minRequests: number;
 	/** Called at the start and end of the measured window. */
 	onWindow?: (edge: "start" | "end") => void;
@@ -62,7 +62,6 @@ export function sendOnce(
 	target: Target,
 	body: string,
 	stream: boolean,
-	onFirstByte?: () => void,
 ): Promise<Timing> {
 	const url = new URL(target.url);
 	return new Promise((resolveTiming, reject) => {
@@ -84,10 +83,7 @@ export function sendOnce(
 			(response) => {
 				const chunks: Buffer[] = [];
 				response.on("data", (chunk: Buffer) => {
-					if (firstByteAt === 0) {
-						firstByteAt = performance.now();
-						onFirstByte?.();
-					}
+					if (firstByteAt === 0) firstByteAt = performance.now();
 					chunks.push(chunk);
 				});
 				response.on("end", () => {
@@ -129,8 +125,8 @@ export function createAgent(concurrency: number): Agent {
 }
 
 /**
- * Runs one load cell. Workers start together; the window opens after each
- * worker finished one warm-up request and `warmupMs` passed.
+ * Runs one load cell. Workers start together, and the window opens once
+ * each worker finished one warm-up request and `warmupMs` passed.
  */
 export async function runLoad(
 	options: LoadOptions & { warmupMs: number },
@@ -208,7 +204,7 @@ export async function runLoad(
 	};
 }
 
-/** Percentile by the nearest-rank method; NaN for no values. */
+/** Returns a percentile by the nearest-rank method, or NaN for no values. */
 export function percentile(values: number[], fraction: number): number {
 	if (values.length === 0) return Number.NaN;
 	const sorted = [...values].sort((a, b) => a - b);
