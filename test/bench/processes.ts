@@ -131,20 +131,11 @@ export interface ServiceChild extends Child {
 	url: string;
 }
 
-/**
- * Starts the provider simulator's command line on a free loopback port, with
- * Nagle's algorithm off (see simulator-nodelay.ts).
- */
+/** Starts the provider simulator's command line on a free loopback port. */
 export async function startSimulatorChild(): Promise<ServiceChild> {
 	const { child, handle } = spawnChild({
 		name: "provider simulator",
-		args: [
-			"--import",
-			resolve(REPO_ROOT, "test/bench/simulator-nodelay.ts"),
-			"infra/local/simulator/main.ts",
-			"--port",
-			"0",
-		],
+		args: ["infra/local/simulator/main.ts", "--port", "0"],
 	});
 	const match = await waitForOutput(
 		child,

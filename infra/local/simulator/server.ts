@@ -211,7 +211,9 @@ function listenHttp1AndHttp2(
 	const http2 = createHttp2Server(
 		handler as unknown as Parameters<typeof createHttp2Server>[1],
 	);
-	return createNetServer((socket) => {
+	// A net server leaves Nagle's algorithm on, unlike an http server, and a
+	// streamed answer's first frame would then wait for the client's delayed ACK.
+	return createNetServer({ noDelay: true }, (socket) => {
 		socket.once("data", (chunk: Buffer) => {
 			socket.pause();
 			socket.unshift(chunk);
