@@ -13,7 +13,7 @@ import {
 import { authenticationFailed, permissionDenied } from "../../shared/errors.ts";
 import { keys } from "../../shared/table.ts";
 import type { Store } from "../store/client.ts";
-import type { ApiKeyItem, WorkspaceItem } from "../store/items.ts";
+import type { ApiKeyItem, BalanceItem, WorkspaceItem } from "../store/items.ts";
 
 /** Upper bound of the key cache's lifetime, in milliseconds. */
 export const MAX_KEY_CACHE_TTL_MS = 5_000;
@@ -22,6 +22,11 @@ const MAX_CACHED_KEYS = 10_000;
 export interface AuthenticatedKey {
 	key: ApiKeyItem;
 	workspace: WorkspaceItem;
+	/**
+	 * Available credit when the key was looked up, up to 5 seconds old. Only
+	 * a hint for planning; the reservation transaction enforces the balance.
+	 */
+	approximateAvailableMicroUsd: number;
 	/** Masked key, safe for logs and messages. */
 	maskedKey: string;
 }
@@ -52,14 +57,28 @@ async function lookUp(
 	);
 	const key = found.Item as ApiKeyItem | undefined;
 	if (!key) return undefined;
-	const workspace = await store.doc.send(
-		new GetCommand({
-			TableName: store.tableName,
-			Key: keys.workspace(key.workspaceId),
-		}),
-	);
+	const [workspace, balance] = await Promise.all([
+		store.doc.send(
+			new GetCommand({
+				TableName: store.tableName,
+				Key: keys.workspace(key.workspaceId),
+			}),
+		),
+		store.doc.send(
+			new GetCommand({
+				TableName: store.tableName,
+				Key: keys.balance(key.workspaceId),
+			}),
+		),
+	]);
 	if (!workspace.Item) return undefined;
-	return { key, workspace: workspace.Item as WorkspaceItem, maskedKey };
+	return {
+		key,
+		workspace: workspace.Item as WorkspaceItem,
+		maskedKey,
+		approximateAvailableMicroUsd:
+			(balance.Item as BalanceItem | undefined)?.availableMicroUsd ?? 0,
+	};
 }
 
 /** Extracts the bearer token from an Authorization header value. */

@@ -6,7 +6,6 @@
 import type { Writable } from "node:stream";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import type { CatalogRoute } from "../../shared/catalog.ts";
 import {
 	type GatewayError,
 	toGatewayError,
@@ -39,6 +38,7 @@ import {
 import type { UsageStatus } from "../store/items.ts";
 import { releaseReservation, settleCharge } from "../store/metering.ts";
 import {
+	type AttemptResult,
 	describeFailure,
 	nextEvent,
 	type OpenedStream,
@@ -56,7 +56,13 @@ import {
 } from "./openai-format.ts";
 import { planOrThrow, validate } from "./plan.ts";
 import { replay } from "./replay.ts";
-import { idempotencyOf, type Reserved, reserve } from "./reserve.ts";
+import {
+	canOverlapReservation,
+	idempotencyOf,
+	plannedOutputTokens,
+	type Reserved,
+	reserve,
+} from "./reserve.ts";
 import { EventStream, writeError, writeJson } from "./response.ts";
 import type { ChatInvocation, RequestState } from "./state.ts";
 
@@ -120,16 +126,47 @@ export async function serveChat(
 		const candidates = planOrThrow(state, catalog);
 		const idempotency = idempotencyOf(event);
 		idempotencyKey = idempotency?.key;
-		const outcome = await reserve(state, candidates, idempotency);
+		const request = state.request;
+		const attemptOptions = (maxOutputTokens: number) => ({
+			maxOutputTokens,
+			readToEnd: request.stream !== true,
+			clientSignal: new AbortController().signal,
+		});
+
+		// With credit far above the worst case, the provider's time to first
+		// token hides the reservation's round trip; nothing is sent to the
+		// client before the reservation succeeds.
+		const planned = plannedOutputTokens(request, candidates);
+		const early = canOverlapReservation(state, candidates, idempotency)
+			? openFirstAvailable(candidates, request, attemptOptions(planned))
+			: undefined;
+		const outcome = await reserve(state, candidates, idempotency).catch(
+			async (error: unknown) => {
+				if (early) await discardAttempt(early);
+				throw error;
+			},
+		);
 		if ("replay" in outcome) {
 			await replay(responseStream, state, outcome.replay);
 			return;
 		}
 		reserved = outcome;
+
+		let attempt: AttemptResult;
+		if (early && reserved.maxOutputTokens === planned) {
+			attempt = await early;
+		} else {
+			if (early) await discardAttempt(early);
+			attempt = await openFirstAvailable(
+				candidates,
+				request,
+				attemptOptions(reserved.maxOutputTokens),
+			);
+		}
 		await callAndSettle(
 			responseStream,
 			state,
-			candidates,
+			attempt,
 			reserved,
 			idempotencyKey,
 		);
@@ -174,22 +211,22 @@ export async function serveChat(
 	}
 }
 
+/** Closes a provider call that was started alongside a refused or clamped reservation. */
+async function discardAttempt(early: Promise<AttemptResult>): Promise<void> {
+	const result = await early;
+	result.opened?.abort.abort();
+}
+
 async function callAndSettle(
 	responseStream: Writable,
 	state: RequestState,
-	candidates: CatalogRoute[],
+	result: AttemptResult,
 	reserved: Reserved,
 	idempotencyKey: string | undefined,
 ): Promise<void> {
 	const request = state.request as ChatCompletionRequest;
 	const auth = state.auth as AuthenticatedKey;
 	const streaming = request.stream === true;
-	const clientGone = new AbortController();
-	const result = await openFirstAvailable(candidates, request, {
-		maxOutputTokens: reserved.maxOutputTokens,
-		readToEnd: !streaming,
-		clientSignal: clientGone.signal,
-	});
 	state.attempts = result.attempts;
 	if (!result.opened) throw failureToGatewayError(result.lastError);
 
@@ -305,6 +342,7 @@ async function pipeEvents(
 	};
 	for (const providerEvent of opened.buffered) await send(providerEvent);
 	const deadline = Date.now() + state.invocation.remainingTimeMs() - 5_000;
+	let finished = false;
 	try {
 		for (;;) {
 			if (sse.closed) return "client_disconnected";
@@ -318,7 +356,10 @@ async function pipeEvents(
 				timeoutMs,
 				opened.abort,
 			);
-			if (next.done) return "completed";
+			if (next.done) {
+				finished = true;
+				return "completed";
+			}
 			await send(next.value);
 		}
 	} catch (error) {
@@ -336,7 +377,9 @@ async function pipeEvents(
 		});
 		return "provider_failed_mid_stream";
 	} finally {
-		opened.abort.abort();
+		// A stream that ended on its own needs no abort, which would only
+		// build an abort error for nothing.
+		if (!finished) opened.abort.abort();
 	}
 }
 

@@ -19,7 +19,10 @@ import {
 	type TokenPrice,
 	worstCaseChargeMicroUsd,
 } from "../../shared/pricing.ts";
-import { requestedMaxTokens } from "../../shared/schemas/chat.ts";
+import {
+	type ChatCompletionRequest,
+	requestedMaxTokens,
+} from "../../shared/schemas/chat.ts";
 import { estimatePromptTokens } from "../../shared/tokens.ts";
 import { header } from "../http/event.ts";
 import type { ReservationItem } from "../store/items.ts";
@@ -79,6 +82,56 @@ export interface Reserved {
 	maxOutputTokens: number;
 }
 
+/**
+ * How many times the worst-case cost the cached balance and key budget must
+ * cover before the provider call starts alongside the reservation.
+ */
+const OVERLAP_MARGIN = 20;
+
+/** Output limit before any clamp for credit: the request's, capped by the routes. */
+export function plannedOutputTokens(
+	request: ChatCompletionRequest,
+	candidates: readonly CatalogRoute[],
+): number {
+	const routeCap = Math.max(
+		...candidates.map((route) => route.maxOutputTokens),
+	);
+	return Math.min(
+		requestedMaxTokens(request) ?? DEFAULT_MAX_OUTPUT_TOKENS,
+		routeCap,
+	);
+}
+
+/**
+ * Decides whether the provider call may start while the reservation is in
+ * flight. It may when the last known balance and key budget are far above
+ * the worst case, so the reservation almost surely succeeds, and when no
+ * idempotency record or rate limit could refuse the request. No byte reaches
+ * the client before the reservation succeeds, so the balance still never
+ * goes below zero; a refused reservation only aborts the provider call.
+ */
+export function canOverlapReservation(
+	state: RequestState,
+	candidates: readonly CatalogRoute[],
+	idempotency: { key: string } | undefined,
+): boolean {
+	const { auth, request } = state;
+	if (!auth || !request || idempotency || auth.key.rateLimit) return false;
+	const worstCase = worstCaseChargeMicroUsd(
+		estimatePromptTokens(request),
+		plannedOutputTokens(request, candidates) * (request.n ?? 1),
+		highestPrice(candidates),
+	);
+	const budgetRoom =
+		auth.key.budgetMicroUsd === undefined
+			? Number.POSITIVE_INFINITY
+			: (auth.key.budgetRemainingMicroUsd ?? 0);
+	return (
+		auth.approximateAvailableMicroUsd >= OVERLAP_MARGIN * worstCase &&
+		budgetRoom >= OVERLAP_MARGIN * worstCase
+	);
+}
+
 export async function reserve(
 	state: RequestState,
 	candidates: CatalogRoute[],
@@ -91,13 +144,7 @@ export async function reserve(
 	const price = highestPrice(candidates);
 	const promptTokens = estimatePromptTokens(request);
 	const requested = requestedMaxTokens(request);
-	const routeCap = Math.max(
-		...candidates.map((route) => route.maxOutputTokens),
-	);
-	let maxOutputTokens = Math.min(
-		requested ?? DEFAULT_MAX_OUTPUT_TOKENS,
-		routeCap,
-	);
+	let maxOutputTokens = plannedOutputTokens(request, candidates);
 	const choices = request.n ?? 1;
 	const keyHasBudget = auth.key.budgetMicroUsd !== undefined;
 	const expiresAt = new Date(

@@ -1,10 +1,13 @@
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readCatalogFile } from "../../functions/catalog/load.ts";
 import { revokeApiKey } from "../../functions/store/api-keys.ts";
 import { getBalance } from "../../functions/store/credit.ts";
+import { newLedgerEntryId } from "../../functions/store/ids.ts";
 import { listUsageEvents } from "../../functions/store/usage.ts";
 import { priceTokens } from "../../shared/pricing.ts";
+import { keys } from "../../shared/table.ts";
 import {
 	createTestKey,
 	expectNoOpenReservations,
@@ -187,6 +190,56 @@ describe("idempotency", () => {
 		expect(
 			await listUsageEvents(gateway.store, workspace.workspaceId),
 		).toHaveLength(1);
+	});
+});
+
+describe("overlapped reservation", () => {
+	it("refuses a stale-rich workspace without charge", async () => {
+		const { key, workspace } = await newKey({ creditUsd: "10" });
+		const body = {
+			model: "gpt-4o-mini",
+			messages: [{ role: "user", content: "warm [sim tokens=3]" }],
+		};
+		expect((await post(key, body)).status).toBe(200);
+		const before = await getBalance(gateway.store, workspace.workspaceId);
+		const entryId = newLedgerEntryId();
+		await gateway.store.doc.send(
+			new UpdateCommand({
+				TableName: gateway.store.tableName,
+				Key: keys.balance(workspace.workspaceId),
+				UpdateExpression: "SET availableMicroUsd = :zero",
+				ExpressionAttributeValues: { ":zero": 0 },
+			}),
+		);
+		await gateway.store.doc.send(
+			new PutCommand({
+				TableName: gateway.store.tableName,
+				Item: {
+					...keys.ledgerEntry(workspace.workspaceId, entryId),
+					entity: "ledgerEntry",
+					entryId,
+					workspaceId: workspace.workspaceId,
+					kind: "adjustment",
+					amountMicroUsd: -(before?.availableMicroUsd ?? 0),
+					createdAt: new Date().toISOString(),
+				},
+			}),
+		);
+
+		const refused = await post(key, { ...body, stream: true });
+
+		expect(refused.status).toBe(402);
+		expect(
+			gateway.simulator.requests(),
+			"the provider call started alongside the reservation",
+		).toHaveLength(2);
+		expect(
+			(await listUsageEvents(gateway.store, workspace.workspaceId)).length,
+		).toBe(1);
+		expect(
+			(await getBalance(gateway.store, workspace.workspaceId))
+				?.availableMicroUsd,
+		).toBe(0);
 	});
 });
 
