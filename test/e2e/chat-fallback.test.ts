@@ -1,56 +1,21 @@
 import OpenAI, { type APIError } from "openai";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { resetProviderHealth } from "../../functions/providers/health.ts";
+import { describe, expect, it } from "vitest";
 import { listUsageEvents } from "../../functions/store/usage.ts";
-import {
-	createTestKey,
-	expectNoOpenReservations,
-	startGateway,
-	type TestGateway,
-	type TestKey,
-} from "../setup/gateway.ts";
-import { expectLedgerReconciles } from "../setup/store.ts";
+import { useChatGateway } from "../setup/gateway.ts";
 
-let gateway: TestGateway;
-const workspaces: string[] = [];
-
-beforeAll(async () => {
-	gateway = await startGateway();
-});
-
-afterAll(async () => {
-	await gateway?.stop();
-});
-
-afterEach(async () => {
-	for (const workspaceId of workspaces.splice(0)) {
-		await expectNoOpenReservations(gateway.store, workspaceId);
-		await expectLedgerReconciles(gateway.store, workspaceId);
-	}
-	gateway.simulator.clearFaults();
-	gateway.simulator.clearRequests();
-	resetProviderHealth();
-});
-
-async function newKey(
-	options: Parameters<typeof createTestKey>[1] = {},
-): Promise<TestKey> {
-	const created = await createTestKey(gateway.store, options);
-	workspaces.push(created.workspace.workspaceId);
-	return created;
-}
-
-function client(key: string): OpenAI {
-	return new OpenAI({ baseURL: gateway.baseUrl, apiKey: key, maxRetries: 0 });
-}
+const chat = useChatGateway();
+const { newKey, client } = chat;
 
 async function auditOf(
 	key: string,
 	requestId: string | null,
 ): Promise<Record<string, unknown>> {
-	const response = await fetch(`${gateway.baseUrl}/requests/${requestId}`, {
-		headers: { authorization: `Bearer ${key}` },
-	});
+	const response = await fetch(
+		`${chat.gateway.baseUrl}/requests/${requestId}`,
+		{
+			headers: { authorization: `Bearer ${key}` },
+		},
+	);
 	expect(response.status).toBe(200);
 	return (await response.json()) as Record<string, unknown>;
 }
@@ -62,7 +27,7 @@ const question = [
 describe("fallback", () => {
 	it("moves past a 503 with one charge", async () => {
 		const { key, workspace } = await newKey();
-		gateway.simulator.setFault("sim-sg", { status: 503 });
+		chat.gateway.simulator.setFault("sim-sg", { status: 503 });
 
 		const { data, response } = await client(key)
 			.chat.completions.create({ model: "gpt-4o-mini", messages: question })
@@ -70,7 +35,10 @@ describe("fallback", () => {
 
 		expect(data.choices[0]?.message.content).toMatch(/^Echo: Fallback/);
 		expect(response.headers.get("x-gateway-provider")).toBe("sim-us");
-		const usage = await listUsageEvents(gateway.store, workspace.workspaceId);
+		const usage = await listUsageEvents(
+			chat.gateway.store,
+			workspace.workspaceId,
+		);
 		expect(usage).toHaveLength(1);
 		expect(usage[0]?.providerId).toBe("sim-us");
 		expect(usage[0]?.attempts).toBe(2);
@@ -84,7 +52,7 @@ describe("fallback", () => {
 
 	it("falls back on a stream reset before content", async () => {
 		const { key } = await newKey();
-		gateway.simulator.setFault("sim-sg", { resetAfterChunks: 0 });
+		chat.gateway.simulator.setFault("sim-sg", { resetAfterChunks: 0 });
 
 		const stream = await client(key).chat.completions.create({
 			model: "gpt-4o-mini",
@@ -97,13 +65,13 @@ describe("fallback", () => {
 
 		expect(text).toMatch(/^Echo: Fallback/);
 		expect(
-			gateway.simulator.requests().map((request) => request.provider),
+			chat.gateway.simulator.requests().map((request) => request.provider),
 		).toEqual(["sim-sg", "sim-us"]);
 	});
 
 	it("does not retry a provider 400", async () => {
 		const { key, workspace } = await newKey();
-		gateway.simulator.setFault("sim-sg", {
+		chat.gateway.simulator.setFault("sim-sg", {
 			status: 400,
 			message: "max_tokens is too large for this model",
 		});
@@ -116,16 +84,16 @@ describe("fallback", () => {
 		expect((error as APIError).message).toContain(
 			"max_tokens is too large for this model",
 		);
-		expect(gateway.simulator.requests()).toHaveLength(1);
-		expect(await listUsageEvents(gateway.store, workspace.workspaceId)).toEqual(
-			[],
-		);
+		expect(chat.gateway.simulator.requests()).toHaveLength(1);
+		expect(
+			await listUsageEvents(chat.gateway.store, workspace.workspaceId),
+		).toEqual([]);
 	});
 
 	it("returns the last 429 with Retry-After", async () => {
 		const { key } = await newKey();
 		for (const provider of ["sim-sg", "sim-us", "sim-global"]) {
-			gateway.simulator.setFault(provider, {
+			chat.gateway.simulator.setFault(provider, {
 				status: 429,
 				retryAfterSeconds: 7,
 			});
@@ -147,7 +115,7 @@ describe("fallback", () => {
 				logging: "metadata",
 			},
 		});
-		gateway.simulator.setFault("sim-sg", { status: 503 });
+		chat.gateway.simulator.setFault("sim-sg", { status: 503 });
 
 		const error = await client(key)
 			.chat.completions.create({ model: "gpt-4o-mini", messages: question })
@@ -155,14 +123,14 @@ describe("fallback", () => {
 
 		expect((error as APIError).status).toBe(503);
 		expect(
-			gateway.simulator.requests().map((request) => request.provider),
+			chat.gateway.simulator.requests().map((request) => request.provider),
 		).toEqual(["sim-sg"]);
 	});
 
 	it("never swaps the model a key may use", async () => {
 		const { key } = await newKey({ allowedModels: ["gpt-4o"] });
-		gateway.simulator.setFault("sim-us", { status: 503 });
-		gateway.simulator.setFault("sim-us-zdr", { status: 503 });
+		chat.gateway.simulator.setFault("sim-us", { status: 503 });
+		chat.gateway.simulator.setFault("sim-us-zdr", { status: 503 });
 
 		const error = await client(key)
 			.chat.completions.create({ model: "gpt-4o", messages: question })
@@ -170,15 +138,17 @@ describe("fallback", () => {
 
 		expect((error as APIError).status).toBe(503);
 		expect(
-			new Set(gateway.simulator.requests().map((request) => request.model)),
+			new Set(
+				chat.gateway.simulator.requests().map((request) => request.model),
+			),
 		).toEqual(new Set(["gpt-4o"]));
 	});
 
 	it("ends a broken stream with an error event", async () => {
 		const { key, workspace } = await newKey();
-		gateway.simulator.setFault("sim-sg", { streamErrorAfterChunks: 5 });
+		chat.gateway.simulator.setFault("sim-sg", { streamErrorAfterChunks: 5 });
 
-		const response = await fetch(`${gateway.baseUrl}/chat/completions`, {
+		const response = await fetch(`${chat.gateway.baseUrl}/chat/completions`, {
 			method: "POST",
 			headers: {
 				authorization: `Bearer ${key}`,
@@ -196,7 +166,10 @@ describe("fallback", () => {
 		expect(body).toContain('"code":"provider_failed_mid_stream"');
 		expect(body).not.toContain("[DONE]");
 		expect(body).not.toContain('"finish_reason":"stop"');
-		const [usage] = await listUsageEvents(gateway.store, workspace.workspaceId);
+		const [usage] = await listUsageEvents(
+			chat.gateway.store,
+			workspace.workspaceId,
+		);
 		expect(usage?.status).toBe("provider_failed_mid_stream");
 		expect(usage?.chargeMicroUsd).toBeGreaterThan(0);
 	});
@@ -217,7 +190,7 @@ describe("routing errors", () => {
 		expect((error as APIError).message).toContain(
 			"sim-us/gpt-4o: processing region is not in the workspace's allowed regions",
 		);
-		expect(gateway.simulator.requests()).toEqual([]);
+		expect(chat.gateway.simulator.requests()).toEqual([]);
 	});
 
 	it("refuses a model outside the key allowlist", async () => {

@@ -1,6 +1,6 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import OpenAI from "openai";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readCatalogFile } from "../../functions/catalog/load.ts";
 import { revokeApiKey } from "../../functions/store/api-keys.ts";
 import { getBalance } from "../../functions/store/credit.ts";
@@ -8,42 +8,10 @@ import { newLedgerEntryId } from "../../functions/store/ids.ts";
 import { listUsageEvents } from "../../functions/store/usage.ts";
 import { priceTokens } from "../../shared/pricing.ts";
 import { keys } from "../../shared/table.ts";
-import {
-	createTestKey,
-	expectNoOpenReservations,
-	startGateway,
-	type TestGateway,
-	type TestKey,
-} from "../setup/gateway.ts";
-import { expectLedgerReconciles } from "../setup/store.ts";
+import { useChatGateway } from "../setup/gateway.ts";
 
-let gateway: TestGateway;
-const workspaces: string[] = [];
-
-beforeAll(async () => {
-	gateway = await startGateway();
-});
-
-afterAll(async () => {
-	await gateway?.stop();
-});
-
-afterEach(async () => {
-	for (const workspaceId of workspaces.splice(0)) {
-		await expectNoOpenReservations(gateway.store, workspaceId);
-		await expectLedgerReconciles(gateway.store, workspaceId);
-	}
-	gateway.simulator.clearFaults();
-	gateway.simulator.clearRequests();
-});
-
-async function newKey(
-	options: Parameters<typeof createTestKey>[1] = {},
-): Promise<TestKey> {
-	const created = await createTestKey(gateway.store, options);
-	workspaces.push(created.workspace.workspaceId);
-	return created;
-}
+const chat = useChatGateway();
+const { newKey } = chat;
 
 function post(
 	key: string,
@@ -51,7 +19,7 @@ function post(
 	headers: Record<string, string> = {},
 	signal?: AbortSignal,
 ) {
-	return fetch(`${gateway.baseUrl}/chat/completions`, {
+	return fetch(`${chat.gateway.baseUrl}/chat/completions`, {
 		method: "POST",
 		headers: {
 			authorization: `Bearer ${key}`,
@@ -107,7 +75,7 @@ describe("client disconnect", () => {
 
 		const usage = await waitFor(
 			async () =>
-				(await listUsageEvents(gateway.store, workspace.workspaceId))[0],
+				(await listUsageEvents(chat.gateway.store, workspace.workspaceId))[0],
 		);
 		expect(delivered).toBeGreaterThanOrEqual(300);
 		expect(usage.status).toBe("client_disconnected");
@@ -151,9 +119,9 @@ describe("idempotency", () => {
 		const firstBody = await first.json();
 		expect(await second.json()).toEqual(firstBody);
 		expect(
-			await listUsageEvents(gateway.store, workspace.workspaceId),
+			await listUsageEvents(chat.gateway.store, workspace.workspaceId),
 		).toHaveLength(1);
-		expect(gateway.simulator.requests()).toHaveLength(1);
+		expect(chat.gateway.simulator.requests()).toHaveLength(1);
 	});
 
 	it("rejects a reused key with another body", async () => {
@@ -188,7 +156,7 @@ describe("idempotency", () => {
 		expect(text(replayed)).toBe(text(first));
 		expect(replayed.trim().endsWith("data: [DONE]")).toBe(true);
 		expect(
-			await listUsageEvents(gateway.store, workspace.workspaceId),
+			await listUsageEvents(chat.gateway.store, workspace.workspaceId),
 		).toHaveLength(1);
 	});
 });
@@ -201,19 +169,19 @@ describe("overlapped reservation", () => {
 			messages: [{ role: "user", content: "warm [sim tokens=3]" }],
 		};
 		expect((await post(key, body)).status).toBe(200);
-		const before = await getBalance(gateway.store, workspace.workspaceId);
+		const before = await getBalance(chat.gateway.store, workspace.workspaceId);
 		const entryId = newLedgerEntryId();
-		await gateway.store.doc.send(
+		await chat.gateway.store.doc.send(
 			new UpdateCommand({
-				TableName: gateway.store.tableName,
+				TableName: chat.gateway.store.tableName,
 				Key: keys.balance(workspace.workspaceId),
 				UpdateExpression: "SET availableMicroUsd = :zero",
 				ExpressionAttributeValues: { ":zero": 0 },
 			}),
 		);
-		await gateway.store.doc.send(
+		await chat.gateway.store.doc.send(
 			new PutCommand({
-				TableName: gateway.store.tableName,
+				TableName: chat.gateway.store.tableName,
 				Item: {
 					...keys.ledgerEntry(workspace.workspaceId, entryId),
 					entity: "ledgerEntry",
@@ -230,14 +198,14 @@ describe("overlapped reservation", () => {
 
 		expect(refused.status).toBe(402);
 		expect(
-			gateway.simulator.requests(),
+			chat.gateway.simulator.requests(),
 			"the provider call started alongside the reservation",
 		).toHaveLength(2);
 		expect(
-			(await listUsageEvents(gateway.store, workspace.workspaceId)).length,
+			(await listUsageEvents(chat.gateway.store, workspace.workspaceId)).length,
 		).toBe(1);
 		expect(
-			(await getBalance(gateway.store, workspace.workspaceId))
+			(await getBalance(chat.gateway.store, workspace.workspaceId))
 				?.availableMicroUsd,
 		).toBe(0);
 	});
@@ -252,7 +220,7 @@ describe("revocation", () => {
 		};
 		expect((await post(key, body)).status).toBe(200);
 
-		await revokeApiKey(gateway.store, item.keyId, "test");
+		await revokeApiKey(chat.gateway.store, item.keyId, "test");
 		const refused = await post(key, body);
 
 		expect(refused.status).toBe(401);
@@ -281,13 +249,13 @@ describe("bad requests", () => {
 		expect(response.status).toBe(413);
 		expect((await response.json()).error.type).toBe("invalid_request_error");
 		expect(
-			(await getBalance(gateway.store, workspace.workspaceId))
+			(await getBalance(chat.gateway.store, workspace.workspaceId))
 				?.reservedMicroUsd,
 		).toBe(0);
 	});
 
 	it("rejects a missing key", async () => {
-		const response = await fetch(`${gateway.baseUrl}/chat/completions`, {
+		const response = await fetch(`${chat.gateway.baseUrl}/chat/completions`, {
 			method: "POST",
 			headers: { "content-type": "application/json" },
 			body: JSON.stringify({ model: "gpt-4o-mini", messages: [] }),
@@ -305,7 +273,7 @@ describe("API routes", () => {
 		});
 
 		const models = await new OpenAI({
-			baseURL: gateway.baseUrl,
+			baseURL: chat.gateway.baseUrl,
 			apiKey: key,
 		}).models.list();
 
@@ -317,7 +285,7 @@ describe("API routes", () => {
 
 	it("reports key, credits, usage and receipt", async () => {
 		const { key, item, workspace } = await newKey({ budgetUsd: "2" });
-		const openai = new OpenAI({ baseURL: gateway.baseUrl, apiKey: key });
+		const openai = new OpenAI({ baseURL: chat.gateway.baseUrl, apiKey: key });
 		const { response } = await openai.chat.completions
 			.create({
 				model: "gpt-4o-mini",
@@ -327,7 +295,7 @@ describe("API routes", () => {
 		const requestId = response.headers.get("x-request-id");
 		const get = async (path: string) =>
 			(
-				await fetch(`${gateway.baseUrl}${path}`, {
+				await fetch(`${chat.gateway.baseUrl}${path}`, {
 					headers: { authorization: `Bearer ${key}` },
 				})
 			).json();
@@ -355,7 +323,7 @@ describe("API routes", () => {
 		const owner = await newKey();
 		const stranger = await newKey();
 		const { response } = await new OpenAI({
-			baseURL: gateway.baseUrl,
+			baseURL: chat.gateway.baseUrl,
 			apiKey: owner.key,
 		}).chat.completions
 			.create({
@@ -366,7 +334,7 @@ describe("API routes", () => {
 		const requestId = response.headers.get("x-request-id");
 
 		for (const path of [`/receipts/${requestId}`, `/requests/${requestId}`]) {
-			const reply = await fetch(`${gateway.baseUrl}${path}`, {
+			const reply = await fetch(`${chat.gateway.baseUrl}${path}`, {
 				headers: { authorization: `Bearer ${stranger.key}` },
 			});
 			expect(reply.status, path).toBe(404);

@@ -1,48 +1,11 @@
 import OpenAI, { type APIError } from "openai";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { getBalance } from "../../functions/store/credit.ts";
 import { listUsageEvents } from "../../functions/store/usage.ts";
-import {
-	createTestKey,
-	expectNoOpenReservations,
-	readKey,
-	startGateway,
-	type TestGateway,
-	type TestKey,
-} from "../setup/gateway.ts";
-import { expectLedgerReconciles } from "../setup/store.ts";
+import { readKey, useChatGateway } from "../setup/gateway.ts";
 
-let gateway: TestGateway;
-const workspaces: string[] = [];
-
-beforeAll(async () => {
-	gateway = await startGateway();
-});
-
-afterAll(async () => {
-	await gateway?.stop();
-});
-
-afterEach(async () => {
-	for (const workspaceId of workspaces.splice(0)) {
-		await expectNoOpenReservations(gateway.store, workspaceId);
-		await expectLedgerReconciles(gateway.store, workspaceId);
-	}
-	gateway.simulator.clearFaults();
-	gateway.simulator.clearRequests();
-});
-
-async function newKey(
-	options: Parameters<typeof createTestKey>[1] = {},
-): Promise<TestKey> {
-	const created = await createTestKey(gateway.store, options);
-	workspaces.push(created.workspace.workspaceId);
-	return created;
-}
-
-function client(key: string): OpenAI {
-	return new OpenAI({ baseURL: gateway.baseUrl, apiKey: key, maxRetries: 0 });
-}
+const chat = useChatGateway();
+const { newKey, client } = chat;
 
 const hello = [{ role: "user" as const, content: "Say hello [sim tokens=12]" }];
 
@@ -63,7 +26,7 @@ describe("chat completions", () => {
 		expect(response.headers.get("x-request-id")).toMatch(/^req_/);
 		const cost = (data.usage as unknown as { cost: number }).cost;
 		expect(cost).toBeGreaterThan(0);
-		const balance = await getBalance(gateway.store, workspace.workspaceId);
+		const balance = await getBalance(chat.gateway.store, workspace.workspaceId);
 		expect(balance?.availableMicroUsd).toBe(
 			10_000_000 - Math.round(cost * 1_000_000),
 		);
@@ -133,11 +96,11 @@ describe("chat completions", () => {
 			(completion.usage as unknown as { cost: number }).cost,
 		);
 		const plainUsage = await listUsageEvents(
-			gateway.store,
+			chat.gateway.store,
 			plain.workspace.workspaceId,
 		);
 		const streamedUsage = await listUsageEvents(
-			gateway.store,
+			chat.gateway.store,
 			streamed.workspace.workspaceId,
 		);
 		expect(streamedUsage[0]?.chargeMicroUsd).toBe(
@@ -161,7 +124,10 @@ describe("chat completions", () => {
 		expect((completion.usage as unknown as { cost: number }).cost).toBe(
 			0.005615,
 		);
-		const [usage] = await listUsageEvents(gateway.store, workspace.workspaceId);
+		const [usage] = await listUsageEvents(
+			chat.gateway.store,
+			workspace.workspaceId,
+		);
 		expect(usage?.chargeMicroUsd).toBe(5_615);
 	});
 
@@ -296,9 +262,9 @@ describe("chat completions errors", () => {
 		expect((error as APIError).message).toMatch(
 			/may cost up to \$0\.16\d+ and the workspace has \$0\.01 available/,
 		);
-		expect(gateway.simulator.requests()).toEqual([]);
+		expect(chat.gateway.simulator.requests()).toEqual([]);
 		expect(
-			(await getBalance(gateway.store, workspace.workspaceId))
+			(await getBalance(chat.gateway.store, workspace.workspaceId))
 				?.availableMicroUsd,
 		).toBe(10_000);
 	});
@@ -312,9 +278,9 @@ describe("chat completions errors", () => {
 		});
 
 		expect(completion.choices[0]?.finish_reason).toBe("stop");
-		const balance = await getBalance(gateway.store, workspace.workspaceId);
+		const balance = await getBalance(chat.gateway.store, workspace.workspaceId);
 		expect(balance?.availableMicroUsd).toBeGreaterThanOrEqual(0);
-		const [request] = gateway.simulator.requests();
+		const [request] = chat.gateway.simulator.requests();
 		expect(request?.maxTokens).toBeLessThan(4096);
 	});
 
@@ -342,8 +308,8 @@ describe("chat completions errors", () => {
 		).length;
 		expect(served).toBe(2);
 		expect(refused).toBe(8);
-		expect(gateway.simulator.requests()).toHaveLength(2);
-		const stored = await readKey(gateway.store, item);
+		expect(chat.gateway.simulator.requests()).toHaveLength(2);
+		const stored = await readKey(chat.gateway.store, item);
 		expect(stored.spentMicroUsd).toBeLessThanOrEqual(10_000);
 	});
 

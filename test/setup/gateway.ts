@@ -5,7 +5,9 @@
  * caches (keys, catalog, provider health) start empty per file.
  */
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { expect } from "vitest";
+import OpenAI from "openai";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { resetProviderHealth } from "../../functions/providers/health.ts";
 import { createApiKey } from "../../functions/store/api-keys.ts";
 import type { Store } from "../../functions/store/client.ts";
 import type {
@@ -23,7 +25,7 @@ import {
 import type { KeyScope } from "../../shared/api-key.ts";
 import { parseUsd } from "../../shared/money.ts";
 import { keys } from "../../shared/table.ts";
-import { newWorkspace, testStore } from "./store.ts";
+import { expectLedgerReconciles, newWorkspace, testStore } from "./store.ts";
 
 export interface TestGateway {
 	baseUrl: string;
@@ -128,4 +130,63 @@ export async function expectNoOpenReservations(
 		ConsistentRead: true,
 	});
 	expect(open, "open reservations").toEqual([]);
+}
+
+export interface ChatTestContext {
+	/** The running gateway; available inside tests and hooks. */
+	readonly gateway: TestGateway;
+	/** Creates a workspace and key whose ledger is checked after the test. */
+	newKey(options?: TestKeyOptions): Promise<TestKey>;
+	/** An OpenAI SDK client for the gateway that never retries. */
+	client(key: string): OpenAI;
+}
+
+/**
+ * Starts the gateway for one test file and, after every test, checks that
+ * each workspace the test created has no open reservation and a ledger that
+ * reconciles, then clears simulator faults, its request log and provider
+ * health.
+ */
+export function useChatGateway(): ChatTestContext {
+	let current: TestGateway | undefined;
+	const workspaces: string[] = [];
+	const running = (): TestGateway => {
+		if (!current) throw new Error("The test gateway has not started yet.");
+		return current;
+	};
+
+	beforeAll(async () => {
+		current = await startGateway();
+	});
+	afterAll(async () => {
+		await current?.stop();
+	});
+	afterEach(async () => {
+		const gateway = running();
+		for (const workspaceId of workspaces.splice(0)) {
+			await expectNoOpenReservations(gateway.store, workspaceId);
+			await expectLedgerReconciles(gateway.store, workspaceId);
+		}
+		gateway.simulator.clearFaults();
+		gateway.simulator.clearRequests();
+		resetProviderHealth();
+	});
+
+	return {
+		get gateway() {
+			return running();
+		},
+		async newKey(options = {}) {
+			const created = await createTestKey(running().store, options);
+			workspaces.push(created.workspace.workspaceId);
+			return created;
+		},
+		client(key) {
+			return new OpenAI({
+				baseURL: running().baseUrl,
+				apiKey: key,
+				maxRetries: 0,
+			});
+		},
+	};
 }
