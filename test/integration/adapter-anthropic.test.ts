@@ -1,163 +1,31 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { anthropicAdapter } from "../../functions/providers/anthropic.ts";
 import { openAICompatibleAdapter } from "../../functions/providers/openai-compatible.ts";
+import { ProviderError } from "../../functions/providers/types.ts";
 import {
-	ProviderError,
-	type ProviderEvent,
-} from "../../functions/providers/types.ts";
+	hello,
+	useAdapterSimulator,
+	weatherTool,
+} from "../setup/adapter-harness.ts";
 import {
-	type Simulator,
-	startSimulator,
-} from "../../infra/local/simulator/server.ts";
-import { type CatalogRoute, parseCatalog } from "../../shared/catalog.ts";
-import {
-	type ChatCompletionRequest,
-	chatCompletionRequestSchema,
-} from "../../shared/schemas/chat.ts";
+	chatRequest,
+	collect,
+	finishOf,
+	textOf,
+	toolCallDeltas,
+	usageOf,
+} from "../setup/provider-fixtures.ts";
 
 const PROVIDER = "sim-anthropic";
-let simulator: Simulator;
-
-beforeAll(async () => {
-	simulator = await startSimulator();
+const harness = useAdapterSimulator({
+	providerId: PROVIDER,
+	providerName: "Simulator Anthropic",
+	wireFormat: "anthropic",
+	adapter: anthropicAdapter,
+	upstreamModel: "claude-sonnet-4-20250514",
+	apiKey: "sk-ant-test",
 });
-
-afterEach(() => {
-	simulator.clearFaults();
-	simulator.clearBehaviour();
-	simulator.clearRequests();
-});
-
-afterAll(async () => {
-	await simulator.stop();
-});
-
-function catalogRoute(
-	adapter: "anthropic" | "openai",
-	timeoutMs = 5_000,
-): CatalogRoute {
-	const price = {
-		inputMicroUsdPerMillionTokens: 3_000_000,
-		cachedInputMicroUsdPerMillionTokens: 300_000,
-		outputMicroUsdPerMillionTokens: 15_000_000,
-	};
-	const [route] = parseCatalog(
-		{
-			routes: [
-				{
-					providerId: PROVIDER,
-					providerName: "Simulator Anthropic",
-					adapter,
-					baseUrl:
-						adapter === "anthropic"
-							? `${simulator.url}/p/${PROVIDER}/anthropic`
-							: `${simulator.url}/p/${PROVIDER}/openai/v1`,
-					model: "claude-sonnet-4",
-					upstreamModel: "claude-sonnet-4-20250514",
-					workload: "coding",
-					processingRegion: "SG",
-					dataRetention: "none",
-					resaleAuthorized: true,
-					price,
-					cost: price,
-					loggingPolicy: "metadata",
-					sla: "99.9% monthly",
-					supportOwner: "ops@example.com",
-					status: "active",
-					timeoutMs,
-				},
-			],
-		},
-		"test",
-	);
-	return route as CatalogRoute;
-}
-
-function chatRequest(body: Record<string, unknown>): ChatCompletionRequest {
-	return chatCompletionRequestSchema.parse({
-		model: "claude-sonnet-4",
-		...body,
-	});
-}
-
-const weatherTool = {
-	type: "function",
-	function: {
-		name: "get_weather",
-		description: "Current weather of a city",
-		parameters: {
-			type: "object",
-			properties: { city: { type: "string" } },
-			required: ["city"],
-		},
-	},
-};
-
-async function collect(
-	events: AsyncIterable<ProviderEvent>,
-): Promise<ProviderEvent[]> {
-	const collected: ProviderEvent[] = [];
-	for await (const event of events) collected.push(event);
-	return collected;
-}
-
-function textOf(events: ProviderEvent[]): string {
-	return events
-		.map((event) => (event.type === "delta" ? (event.content ?? "") : ""))
-		.join("");
-}
-
-function toolCallDeltas(events: ProviderEvent[]) {
-	return events.flatMap((event) =>
-		event.type === "delta" ? (event.toolCalls ?? []) : [],
-	);
-}
-
-function finishOf(events: ProviderEvent[]): string | undefined {
-	const finish = events.find((event) => event.type === "finish");
-	return finish?.type === "finish" ? finish.finishReason : undefined;
-}
-
-function usageOf(events: ProviderEvent[]) {
-	const usage = events.find((event) => event.type === "usage");
-	return usage?.type === "usage" ? usage.usage : undefined;
-}
-
-async function openFailure(
-	request: ChatCompletionRequest,
-	route = catalogRoute("anthropic"),
-): Promise<ProviderError> {
-	try {
-		const events = await anthropicAdapter.open(route, request, {
-			signal: new AbortController().signal,
-			apiKey: "sk-ant-test",
-			maxOutputTokens: 100,
-		});
-		await collect(events);
-	} catch (error) {
-		expect(error).toBeInstanceOf(ProviderError);
-		return error as ProviderError;
-	}
-	throw new Error("expected the adapter to fail");
-}
-
-function open(
-	request: ChatCompletionRequest,
-	options: { maxOutputTokens?: number; signal?: AbortSignal } = {},
-) {
-	return anthropicAdapter.open(catalogRoute("anthropic"), request, {
-		signal: options.signal ?? new AbortController().signal,
-		apiKey: "sk-ant-test",
-		maxOutputTokens: options.maxOutputTokens ?? 100,
-	});
-}
-
-const hello = chatRequest({
-	messages: [
-		{ role: "system", content: "Be brief." },
-		{ role: "user", content: "hello there world" },
-	],
-});
+const { catalogRoute, open, openFailure } = harness;
 
 describe("anthropicAdapter", () => {
 	it("streams plain text", async () => {
@@ -171,7 +39,7 @@ describe("anthropicAdapter", () => {
 	it("sends the upstream model and credentials", async () => {
 		await collect(await open(hello, { maxOutputTokens: 321 }));
 
-		const [logged] = simulator.requests(PROVIDER);
+		const [logged] = harness.simulator.requests(PROVIDER);
 		expect(logged?.path).toBe(`/p/${PROVIDER}/anthropic/v1/messages`);
 		expect(logged?.model).toBe("claude-sonnet-4-20250514");
 		expect(logged?.stream).toBe(true);
@@ -306,13 +174,13 @@ describe("anthropicAdapter", () => {
 
 		expect(error.kind).toBe("client_error");
 		expect(error.message).toMatch(/n is 2/);
-		expect(simulator.requests(PROVIDER)).toHaveLength(0);
+		expect(harness.simulator.requests(PROVIDER)).toHaveLength(0);
 	});
 });
 
 describe("anthropicAdapter faults", () => {
 	it("classifies 503 as server_error", async () => {
-		simulator.setFault(PROVIDER, { status: 503 });
+		harness.simulator.setFault(PROVIDER, { status: 503 });
 
 		const error = await openFailure(hello);
 
@@ -322,7 +190,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("classifies 529 as server_error", async () => {
-		simulator.setFault(PROVIDER, { status: 529 });
+		harness.simulator.setFault(PROVIDER, { status: 529 });
 
 		const error = await openFailure(hello);
 
@@ -332,7 +200,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("classifies 429 with retry-after", async () => {
-		simulator.setFault(PROVIDER, { status: 429, retryAfterSeconds: 7 });
+		harness.simulator.setFault(PROVIDER, { status: 429, retryAfterSeconds: 7 });
 
 		const error = await openFailure(hello);
 
@@ -342,7 +210,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("classifies 400 as client_error", async () => {
-		simulator.setFault(PROVIDER, { status: 400, message: "bad field" });
+		harness.simulator.setFault(PROVIDER, { status: 400, message: "bad field" });
 
 		const error = await openFailure(hello);
 
@@ -352,7 +220,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("classifies 401 as auth", async () => {
-		simulator.setFault(PROVIDER, { status: 401 });
+		harness.simulator.setFault(PROVIDER, { status: 401 });
 
 		const error = await openFailure(hello);
 
@@ -361,7 +229,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("fails iteration after a reset", async () => {
-		simulator.setFault(PROVIDER, { resetAfterChunks: 3 });
+		harness.simulator.setFault(PROVIDER, { resetAfterChunks: 3 });
 		const events = await open(hello);
 
 		const error = await collect(events).catch((caught: unknown) => caught);
@@ -372,7 +240,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("fails iteration on an error event", async () => {
-		simulator.setFault(PROVIDER, { streamErrorAfterChunks: 2 });
+		harness.simulator.setFault(PROVIDER, { streamErrorAfterChunks: 2 });
 		const events = await open(hello);
 
 		const error = await collect(events).catch((caught: unknown) => caught);
@@ -383,7 +251,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("times out waiting for the head", async () => {
-		simulator.setFault(PROVIDER, { timeoutMs: 3_000 });
+		harness.simulator.setFault(PROVIDER, { timeoutMs: 3_000 });
 
 		const error = await openFailure(hello, catalogRoute("anthropic", 200));
 
@@ -391,7 +259,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("aborts a stream through the signal", async () => {
-		simulator.setBehaviour(PROVIDER, { tokensPerSecond: 5 });
+		harness.simulator.setBehaviour(PROVIDER, { tokensPerSecond: 5 });
 		const controller = new AbortController();
 		const events = await open(
 			chatRequest({
@@ -410,7 +278,7 @@ describe("anthropicAdapter faults", () => {
 	});
 
 	it("aborts before the head through the signal", async () => {
-		simulator.setFault(PROVIDER, { timeoutMs: 3_000 });
+		harness.simulator.setFault(PROVIDER, { timeoutMs: 3_000 });
 		const controller = new AbortController();
 		setTimeout(() => controller.abort(), 100);
 

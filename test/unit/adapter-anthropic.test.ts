@@ -6,50 +6,17 @@ import {
 } from "../../functions/providers/anthropic.ts";
 import { parseDataUrl } from "../../functions/providers/chat-translation.ts";
 import { ProviderError } from "../../functions/providers/types.ts";
-import { type CatalogRoute, parseCatalog } from "../../shared/catalog.ts";
-import {
-	type ChatCompletionRequest,
-	chatCompletionRequestSchema,
-} from "../../shared/schemas/chat.ts";
+import { chatRequest, testRoute } from "../setup/provider-fixtures.ts";
 
-const price = {
-	inputMicroUsdPerMillionTokens: 3_000_000,
-	cachedInputMicroUsdPerMillionTokens: 300_000,
-	outputMicroUsdPerMillionTokens: 15_000_000,
-};
-
-const route = parseCatalog(
-	{
-		routes: [
-			{
-				providerId: "anthropic",
-				providerName: "Anthropic",
-				adapter: "anthropic",
-				baseUrl: "https://api.anthropic.com",
-				model: "claude-sonnet-4",
-				upstreamModel: "claude-sonnet-4-20250514",
-				workload: "coding",
-				processingRegion: "US",
-				dataRetention: "provider_standard",
-				resaleAuthorized: true,
-				price,
-				cost: price,
-				loggingPolicy: "metadata",
-				sla: "99.9% monthly",
-				supportOwner: "ops@example.com",
-				status: "active",
-			},
-		],
-	},
-	"test",
-)[0] as CatalogRoute;
-
-function chatRequest(body: Record<string, unknown>): ChatCompletionRequest {
-	return chatCompletionRequestSchema.parse({
-		model: "claude-sonnet-4",
-		...body,
-	});
-}
+const route = testRoute({
+	providerId: "anthropic",
+	providerName: "Anthropic",
+	adapter: "anthropic",
+	baseUrl: "https://api.anthropic.com",
+	upstreamModel: "claude-sonnet-4-20250514",
+	processingRegion: "US",
+	dataRetention: "provider_standard",
+});
 
 const weatherTool = {
 	type: "function",

@@ -7,50 +7,15 @@ import {
 } from "../../functions/providers/bedrock.ts";
 import { toConverseStreamInput } from "../../functions/providers/bedrock-request.ts";
 import { ProviderError } from "../../functions/providers/types.ts";
-import { type CatalogRoute, parseCatalog } from "../../shared/catalog.ts";
-import {
-	type ChatCompletionRequest,
-	chatCompletionRequestSchema,
-} from "../../shared/schemas/chat.ts";
+import { chatRequest, testRoute } from "../setup/provider-fixtures.ts";
 
-const price = {
-	inputMicroUsdPerMillionTokens: 3_000_000,
-	cachedInputMicroUsdPerMillionTokens: 300_000,
-	outputMicroUsdPerMillionTokens: 15_000_000,
-};
-
-const route = parseCatalog(
-	{
-		routes: [
-			{
-				providerId: "bedrock-ap-southeast-1",
-				providerName: "Amazon Bedrock ap-southeast-1",
-				adapter: "bedrock",
-				baseUrl: "bedrock://ap-southeast-1",
-				model: "claude-sonnet-4",
-				upstreamModel: "apac.anthropic.claude-sonnet-4-20250514-v1:0",
-				workload: "coding",
-				processingRegion: "SG",
-				dataRetention: "none",
-				resaleAuthorized: true,
-				price,
-				cost: price,
-				loggingPolicy: "metadata",
-				sla: "99.9% monthly",
-				supportOwner: "ops@example.com",
-				status: "active",
-			},
-		],
-	},
-	"test",
-)[0] as CatalogRoute;
-
-function chatRequest(body: Record<string, unknown>): ChatCompletionRequest {
-	return chatCompletionRequestSchema.parse({
-		model: "claude-sonnet-4",
-		...body,
-	});
-}
+const route = testRoute({
+	providerId: "bedrock-ap-southeast-1",
+	providerName: "Amazon Bedrock ap-southeast-1",
+	adapter: "bedrock",
+	baseUrl: "bedrock://ap-southeast-1",
+	upstreamModel: "apac.anthropic.claude-sonnet-4-20250514-v1:0",
+});
 
 const weatherTool = {
 	type: "function",
