@@ -27,7 +27,7 @@ import { newKeyId } from "./ids.ts";
 import type { ApiKeyItem, KeyTags, RateLimit } from "./items.ts";
 import { requirePositiveMicroUsd } from "./money-input.ts";
 import { queryItems } from "./query.ts";
-import { conditionFailedAt, transactWrite } from "./transact.ts";
+import { conditionFailedAt, putNewItem, transactWrite } from "./transact.ts";
 import { getWorkspace, workspaceNotFound } from "./workspaces.ts";
 
 export interface CreateApiKeyInput {
@@ -99,7 +99,7 @@ export async function createApiKey(
 		details: describeKey(created.item),
 		createdAt: created.item.createdAt,
 	});
-	await transactWrite(store, [putNewKey(store, created.item), audit.put]);
+	await transactWrite(store, [putNewItem(store, created.item), audit.put]);
 	return created;
 }
 
@@ -293,7 +293,7 @@ export async function rotateApiKey(
 	try {
 		await transactWrite(store, [
 			revoke,
-			putNewKey(store, created.item),
+			putNewItem(store, created.item),
 			audit.put,
 		]);
 	} catch (error) {
@@ -376,16 +376,6 @@ function newKeyItem(input: {
 				}),
 	};
 	return { key, item };
-}
-
-function putNewKey(store: Store, item: ApiKeyItem) {
-	return {
-		Put: {
-			TableName: store.tableName,
-			Item: item,
-			ConditionExpression: "attribute_not_exists(pk)",
-		},
-	};
 }
 
 function revokeUpdate(store: Store, current: ApiKeyItem, revokedAt: string) {

@@ -9,7 +9,7 @@ import type { Store } from "./client.ts";
 import { newAuditEventId } from "./ids.ts";
 import type { AuditEventItem } from "./items.ts";
 import { queryByUlid } from "./query.ts";
-import type { TransactItem } from "./transact.ts";
+import { putNewItem, type TransactItem } from "./transact.ts";
 
 export interface AuditInput {
 	workspaceId: string;
@@ -39,13 +39,7 @@ export function auditEventPut(
 	};
 	return {
 		item,
-		put: {
-			Put: {
-				TableName: store.tableName,
-				Item: item,
-				ConditionExpression: "attribute_not_exists(pk)",
-			},
-		},
+		put: putNewItem(store, item),
 	};
 }
 

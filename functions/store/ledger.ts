@@ -8,7 +8,7 @@ import type { Store } from "./client.ts";
 import { newLedgerEntryId } from "./ids.ts";
 import type { LedgerEntryItem, LedgerKind } from "./items.ts";
 import { queryByUlid } from "./query.ts";
-import type { TransactItem } from "./transact.ts";
+import { putNewItem, type TransactItem } from "./transact.ts";
 
 export interface LedgerEntryInput {
 	workspaceId: string;
@@ -35,13 +35,7 @@ export function ledgerEntryPut(
 	};
 	return {
 		item,
-		put: {
-			Put: {
-				TableName: store.tableName,
-				Item: item,
-				ConditionExpression: "attribute_not_exists(pk)",
-			},
-		},
+		put: putNewItem(store, item),
 	};
 }
 

@@ -32,7 +32,7 @@ import type {
 	UsageEventItem,
 	UsageStatus,
 } from "./items.ts";
-import { type TransactItem, transactWrite } from "./transact.ts";
+import { putNewItem, type TransactItem, transactWrite } from "./transact.ts";
 
 /** How long an idempotency record is kept, in seconds. */
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
@@ -191,13 +191,7 @@ export async function reserveCredit(
 				ReturnValuesOnConditionCheckFailure: "ALL_OLD",
 			},
 		},
-		{
-			Put: {
-				TableName: store.tableName,
-				Item: reservation,
-				ConditionExpression: "attribute_not_exists(pk)",
-			},
-		},
+		putNewItem(store, reservation),
 	];
 	if (input.idempotency) {
 		const record: IdempotencyRecord = {
@@ -632,27 +626,9 @@ async function writeSettlement(
 				},
 			},
 		},
-		{
-			Put: {
-				TableName: store.tableName,
-				Item: usageEvent,
-				ConditionExpression: "attribute_not_exists(pk)",
-			},
-		},
-		{
-			Put: {
-				TableName: store.tableName,
-				Item: ledgerEntry,
-				ConditionExpression: "attribute_not_exists(pk)",
-			},
-		},
-		{
-			Put: {
-				TableName: store.tableName,
-				Item: receipt,
-				ConditionExpression: "attribute_not_exists(pk)",
-			},
-		},
+		putNewItem(store, usageEvent),
+		putNewItem(store, ledgerEntry),
+		putNewItem(store, receipt),
 		{
 			Update: {
 				TableName: store.tableName,

@@ -17,7 +17,7 @@ import type { ProviderStatusItem } from "../catalog/load.ts";
 import type { Store } from "./client.ts";
 import { newAuditEventId } from "./ids.ts";
 import { queryByUlid } from "./query.ts";
-import { conditionFailedAt, transactWrite } from "./transact.ts";
+import { conditionFailedAt, putNewItem, transactWrite } from "./transact.ts";
 
 export type ProviderStatus = ProviderStatusItem["status"];
 
@@ -125,13 +125,7 @@ export async function setProviderStatus(
 							: {}),
 					},
 				},
-				{
-					Put: {
-						TableName: store.tableName,
-						Item: audit,
-						ConditionExpression: "attribute_not_exists(pk)",
-					},
-				},
+				putNewItem(store, audit),
 			]);
 			return { item: withoutKeys(item), changed: true };
 		} catch (error) {

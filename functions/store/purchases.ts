@@ -22,7 +22,7 @@ import {
 	requirePositiveMicroUsd,
 } from "./money-input.ts";
 import { queryItems } from "./query.ts";
-import { conditionFailedAt, transactWrite } from "./transact.ts";
+import { conditionFailedAt, putNewItem, transactWrite } from "./transact.ts";
 import { getWorkspace, workspaceNotFound } from "./workspaces.ts";
 
 export const PURCHASE_STATUSES: readonly PurchaseStatus[] = [
@@ -91,16 +91,7 @@ export async function createPurchaseRequest(
 		details: { purchaseId, totalMicroUsd, lines: items.length },
 		createdAt: now,
 	});
-	await transactWrite(store, [
-		{
-			Put: {
-				TableName: store.tableName,
-				Item: item,
-				ConditionExpression: "attribute_not_exists(pk)",
-			},
-		},
-		audit.put,
-	]);
+	await transactWrite(store, [putNewItem(store, item), audit.put]);
 	return item;
 }
 

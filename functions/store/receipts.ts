@@ -8,7 +8,7 @@ import type { Store } from "./client.ts";
 import { newReceiptId } from "./ids.ts";
 import type { ReceiptItem } from "./items.ts";
 import { queryByUlid } from "./query.ts";
-import type { TransactItem } from "./transact.ts";
+import { putNewItem, type TransactItem } from "./transact.ts";
 
 export interface PurchaseReceiptInput {
 	workspaceId: string;
@@ -37,13 +37,7 @@ export function purchaseReceiptPut(
 	};
 	return {
 		item,
-		put: {
-			Put: {
-				TableName: store.tableName,
-				Item: item,
-				ConditionExpression: "attribute_not_exists(pk)",
-			},
-		},
+		put: putNewItem(store, item),
 	};
 }
 

@@ -48,6 +48,23 @@ export async function transactWrite(
 }
 
 /**
+ * Builds the transaction item that writes `item` as a new item. The write
+ * fails its condition when an item with the same `pk` and `sk` exists.
+ */
+export function putNewItem(
+	store: Store,
+	item: NonNullable<TransactItem["Put"]>["Item"],
+): TransactItem {
+	return {
+		Put: {
+			TableName: store.tableName,
+			Item: item,
+			ConditionExpression: "attribute_not_exists(pk)",
+		},
+	};
+}
+
+/**
  * Returns true when the transaction failed because the condition on the
  * item at `index` did not hold.
  */
