@@ -21,13 +21,13 @@ import type {
 	ChatMessage,
 } from "../../shared/schemas/chat.ts";
 import {
+	type ContentBlockFormat,
 	cappedTemperature,
-	contentText,
 	parseDataUrl,
-	parseToolArguments,
 	requireSingleChoice,
 	stopSequences,
 	systemTexts,
+	toTurns,
 	translationError,
 } from "./chat-translation.ts";
 import { postJson } from "./http.ts";
@@ -54,35 +54,7 @@ interface AnthropicMessage {
 
 // Request translation.
 
-function userBlocks(
-	route: CatalogRoute,
-	content: ChatMessage["content"],
-): AnthropicBlock[] {
-	if (typeof content === "string") {
-		return content.length > 0 ? [{ type: "text", text: content }] : [];
-	}
-	const blocks: AnthropicBlock[] = [];
-	for (const part of content ?? []) {
-		if (part.type === "text") {
-			const text = String(part.text);
-			if (text.length > 0) blocks.push({ type: "text", text });
-		} else if (part.type === "image_url") {
-			blocks.push(imageBlock(route, part as { image_url: { url: string } }));
-		} else {
-			throw translationError(
-				route,
-				`content parts of type "${part.type}" are not supported by the Anthropic Messages API. Send text or image_url parts`,
-			);
-		}
-	}
-	return blocks;
-}
-
-function imageBlock(
-	route: CatalogRoute,
-	part: { image_url: { url: string } },
-): AnthropicBlock {
-	const url = part.image_url.url;
+function imageBlock(route: CatalogRoute, url: string): AnthropicBlock {
 	const data = parseDataUrl(url);
 	if (data) {
 		return {
@@ -99,71 +71,28 @@ function imageBlock(
 	);
 }
 
-function assistantBlocks(
-	route: CatalogRoute,
-	message: Extract<ChatMessage, { role: "assistant" }>,
-): AnthropicBlock[] {
-	const blocks: AnthropicBlock[] = [];
-	const text = contentText(message.content);
-	if (text.length > 0) blocks.push({ type: "text", text });
-	for (const call of message.tool_calls ?? []) {
-		blocks.push({
-			type: "tool_use",
-			id: call.id,
-			name: call.function.name,
-			input: parseToolArguments(route, call),
-		});
-	}
-	return blocks;
-}
-
-function toolResultBlock(
-	message: Extract<ChatMessage, { role: "tool" }>,
-): AnthropicBlock {
-	return {
+const anthropicBlocks: ContentBlockFormat<AnthropicBlock> = {
+	apiName: "Anthropic Messages API",
+	text: (text) => ({ type: "text", text }),
+	image: imageBlock,
+	toolUse: (id, name, input) => ({ type: "tool_use", id, name, input }),
+	toolResult: (toolCallId, text) => ({
 		type: "tool_result",
-		tool_use_id: message.tool_call_id,
-		content: contentText(message.content),
-	};
-}
+		tool_use_id: toolCallId,
+		content: text,
+	}),
+	isToolResult: (block) => block.type === "tool_result",
+};
 
 /**
- * Builds the Messages turns: user, assistant and tool messages become
- * content blocks, and consecutive blocks of one role share a turn. Tool
- * results go first in their user turn, as the Messages API requires.
+ * Builds the Messages turns, with tool results first in their user turn as
+ * the Messages API requires.
  */
 export function toAnthropicMessages(
 	route: CatalogRoute,
 	messages: readonly ChatMessage[],
 ): AnthropicMessage[] {
-	const turns: AnthropicMessage[] = [];
-	for (const message of messages) {
-		let role: AnthropicMessage["role"];
-		let blocks: AnthropicBlock[];
-		if (message.role === "system" || message.role === "developer") continue;
-		if (message.role === "assistant") {
-			role = "assistant";
-			blocks = assistantBlocks(route, message);
-		} else if (message.role === "tool") {
-			role = "user";
-			blocks = [toolResultBlock(message)];
-		} else {
-			role = "user";
-			blocks = userBlocks(route, message.content);
-		}
-		if (blocks.length === 0) continue;
-
-		const last = turns.at(-1);
-		if (last?.role === role) last.content.push(...blocks);
-		else turns.push({ role, content: blocks });
-	}
-	for (const turn of turns) {
-		turn.content.sort(
-			(a, b) =>
-				Number(b.type === "tool_result") - Number(a.type === "tool_result"),
-		);
-	}
-	return turns;
+	return toTurns(route, messages, anthropicBlocks);
 }
 
 function anthropicToolChoice(request: ChatCompletionRequest): Json | undefined {

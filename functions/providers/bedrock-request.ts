@@ -19,13 +19,13 @@ import type {
 	ChatMessage,
 } from "../../shared/schemas/chat.ts";
 import {
+	type ContentBlockFormat,
 	cappedTemperature,
-	contentText,
 	parseDataUrl,
-	parseToolArguments,
 	requireSingleChoice,
 	stopSequences,
 	systemTexts,
+	toTurns,
 	translationError,
 } from "./chat-translation.ts";
 
@@ -40,34 +40,8 @@ const IMAGE_FORMATS: Record<string, ImageFormat> = {
 	"image/webp": "webp",
 };
 
-function userBlocks(
-	route: CatalogRoute,
-	content: ChatMessage["content"],
-): ContentBlock[] {
-	if (typeof content === "string") {
-		return content.length > 0 ? [{ text: content }] : [];
-	}
-	const blocks: ContentBlock[] = [];
-	for (const part of content ?? []) {
-		if (part.type === "text") {
-			const text = String(part.text);
-			if (text.length > 0) blocks.push({ text });
-		} else if (part.type === "image_url") {
-			blocks.push(
-				imageBlock(route, (part as { image_url: { url: string } }).image_url),
-			);
-		} else {
-			throw translationError(
-				route,
-				`content parts of type "${part.type}" are not supported by the Bedrock Converse API. Send text or image_url parts`,
-			);
-		}
-	}
-	return blocks;
-}
-
-function imageBlock(route: CatalogRoute, image: { url: string }): ContentBlock {
-	const data = parseDataUrl(image.url);
+function imageBlock(route: CatalogRoute, url: string): ContentBlock {
+	const data = parseDataUrl(url);
 	const format = data ? IMAGE_FORMATS[data.mediaType.toLowerCase()] : undefined;
 	if (!data || !format) {
 		throw translationError(
@@ -80,68 +54,28 @@ function imageBlock(route: CatalogRoute, image: { url: string }): ContentBlock {
 	};
 }
 
-function assistantBlocks(
-	route: CatalogRoute,
-	message: Extract<ChatMessage, { role: "assistant" }>,
-): ContentBlock[] {
-	const blocks: ContentBlock[] = [];
-	const text = contentText(message.content);
-	if (text.length > 0) blocks.push({ text });
-	for (const call of message.tool_calls ?? []) {
-		blocks.push({
-			toolUse: {
-				toolUseId: call.id,
-				name: call.function.name,
-				input: parseToolArguments(route, call) as DocumentType,
-			},
-		});
-	}
-	return blocks;
-}
+const converseBlocks: ContentBlockFormat<ContentBlock> = {
+	apiName: "Bedrock Converse API",
+	text: (text) => ({ text }),
+	image: imageBlock,
+	toolUse: (id, name, input) => ({
+		toolUse: { toolUseId: id, name, input: input as DocumentType },
+	}),
+	toolResult: (toolCallId, text) => ({
+		toolResult: { toolUseId: toolCallId, content: [{ text }] },
+	}),
+	isToolResult: (block) => "toolResult" in block,
+};
 
 /**
- * Builds the Converse turns: user, assistant and tool messages become
- * content blocks, and consecutive blocks of one role share a turn, as
- * Converse requires alternating roles. Tool results go first in their turn.
+ * Builds the Converse turns, with tool results first in their user turn.
+ * Converse requires alternating roles.
  */
 export function toConverseMessages(
 	route: CatalogRoute,
 	messages: readonly ChatMessage[],
 ): Message[] {
-	const turns: { role: "user" | "assistant"; content: ContentBlock[] }[] = [];
-	for (const message of messages) {
-		let role: "user" | "assistant";
-		let blocks: ContentBlock[];
-		if (message.role === "system" || message.role === "developer") continue;
-		if (message.role === "assistant") {
-			role = "assistant";
-			blocks = assistantBlocks(route, message);
-		} else if (message.role === "tool") {
-			role = "user";
-			blocks = [
-				{
-					toolResult: {
-						toolUseId: message.tool_call_id,
-						content: [{ text: contentText(message.content) }],
-					},
-				},
-			];
-		} else {
-			role = "user";
-			blocks = userBlocks(route, message.content);
-		}
-		if (blocks.length === 0) continue;
-
-		const last = turns.at(-1);
-		if (last?.role === role) last.content.push(...blocks);
-		else turns.push({ role, content: blocks });
-	}
-	for (const turn of turns) {
-		turn.content.sort(
-			(a, b) => Number("toolResult" in b) - Number("toolResult" in a),
-		);
-	}
-	return turns;
+	return toTurns(route, messages, converseBlocks);
 }
 
 function hasToolBlocks(messages: readonly Message[]): boolean {

@@ -1,8 +1,8 @@
 /**
  * Format-neutral pieces of translating an OpenAI chat request for
  * providers with their own wire format (Anthropic Messages, Bedrock
- * Converse): message text, system prompts, images, tool arguments,
- * temperature and stop sequences.
+ * Converse): conversation turns, message text, system prompts, images,
+ * tool arguments, temperature and stop sequences.
  */
 import type { CatalogRoute } from "../../shared/catalog.ts";
 import type {
@@ -60,6 +60,123 @@ export function contentText(content: ChatMessage["content"]): string {
 			return "";
 		})
 		.join("");
+}
+
+/**
+ * Builders of one wire format's content blocks, which `toTurns` calls for
+ * each piece of a conversation.
+ */
+export interface ContentBlockFormat<Block> {
+	/** API name for error messages, such as `Anthropic Messages API`. */
+	apiName: string;
+	text(text: string): Block;
+	/**
+	 * Builds an image block from an `image_url` URL.
+	 *
+	 * @throws ProviderError client_error when the format cannot take the image.
+	 */
+	image(route: CatalogRoute, url: string): Block;
+	toolUse(id: string, name: string, input: Json): Block;
+	toolResult(toolCallId: string, text: string): Block;
+	isToolResult(block: Block): boolean;
+}
+
+/** One turn of a conversation in a wire format with alternating roles. */
+export interface Turn<Block> {
+	role: "user" | "assistant";
+	content: Block[];
+}
+
+/**
+ * Builds the conversation turns: user, assistant and tool messages become
+ * content blocks, and consecutive blocks of one role share a turn, because
+ * Messages and Converse require alternating roles. Tool results go first in
+ * their turn. System and developer messages are left out, since they go to
+ * the system prompt.
+ *
+ * @throws ProviderError client_error for unsupported content parts, images
+ *   the format rejects and tool-call arguments that are not a JSON object.
+ */
+export function toTurns<Block>(
+	route: CatalogRoute,
+	messages: readonly ChatMessage[],
+	format: ContentBlockFormat<Block>,
+): Turn<Block>[] {
+	const turns: Turn<Block>[] = [];
+	for (const message of messages) {
+		let role: Turn<Block>["role"];
+		let blocks: Block[];
+		if (message.role === "system" || message.role === "developer") continue;
+		if (message.role === "assistant") {
+			role = "assistant";
+			blocks = assistantBlocks(route, message, format);
+		} else if (message.role === "tool") {
+			role = "user";
+			blocks = [
+				format.toolResult(message.tool_call_id, contentText(message.content)),
+			];
+		} else {
+			role = "user";
+			blocks = userBlocks(route, message.content, format);
+		}
+		if (blocks.length === 0) continue;
+
+		const last = turns.at(-1);
+		if (last?.role === role) last.content.push(...blocks);
+		else turns.push({ role, content: blocks });
+	}
+	for (const turn of turns) {
+		turn.content.sort(
+			(a, b) => Number(format.isToolResult(b)) - Number(format.isToolResult(a)),
+		);
+	}
+	return turns;
+}
+
+function userBlocks<Block>(
+	route: CatalogRoute,
+	content: ChatMessage["content"],
+	format: ContentBlockFormat<Block>,
+): Block[] {
+	if (typeof content === "string") {
+		return content.length > 0 ? [format.text(content)] : [];
+	}
+	const blocks: Block[] = [];
+	for (const part of content ?? []) {
+		if (part.type === "text") {
+			const text = String(part.text);
+			if (text.length > 0) blocks.push(format.text(text));
+		} else if (part.type === "image_url") {
+			const image = (part as { image_url: { url: string } }).image_url;
+			blocks.push(format.image(route, image.url));
+		} else {
+			throw translationError(
+				route,
+				`content parts of type "${part.type}" are not supported by the ${format.apiName}. Send text or image_url parts`,
+			);
+		}
+	}
+	return blocks;
+}
+
+function assistantBlocks<Block>(
+	route: CatalogRoute,
+	message: Extract<ChatMessage, { role: "assistant" }>,
+	format: ContentBlockFormat<Block>,
+): Block[] {
+	const blocks: Block[] = [];
+	const text = contentText(message.content);
+	if (text.length > 0) blocks.push(format.text(text));
+	for (const call of message.tool_calls ?? []) {
+		blocks.push(
+			format.toolUse(
+				call.id,
+				call.function.name,
+				parseToolArguments(route, call),
+			),
+		);
+	}
+	return blocks;
 }
 
 /**
