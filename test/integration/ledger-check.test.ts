@@ -23,7 +23,7 @@ import {
 import { createTable } from "../../infra/local/create-table.ts";
 import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
 import { keys } from "../../shared/table.ts";
-import { newWorkspace } from "../setup/store.ts";
+import { newWorkspace, settleInput } from "../setup/store.ts";
 
 // Tests here tamper with items, so they use a table of this file's own: a
 // check of every workspace elsewhere must not see these broken workspaces.
@@ -63,25 +63,7 @@ function settle(
 	reservation: ReservationItem,
 	chargeMicroUsd: number,
 ) {
-	return settleCharge(target, {
-		reservation,
-		keyHash: key.keyHash,
-		keyHasBudget: key.budgetMicroUsd !== undefined,
-		providerId: "sim-sg",
-		routeId: "sim-sg/gpt-4o-mini",
-		stream: false,
-		status: "completed",
-		promptTokens: 10,
-		cachedPromptTokens: 0,
-		completionTokens: 20,
-		reasoningTokens: 0,
-		chargeMicroUsd,
-		providerCostMicroUsd: Math.floor(chargeMicroUsd / 2),
-		latencyMs: 5,
-		attempts: 1,
-		sellerOfRecord: "Test seller",
-		audit: { action: "chat.request", actor: key.keyId, details: {} },
-	});
+	return settleCharge(target, settleInput(key, reservation, chargeMicroUsd));
 }
 
 /**

@@ -9,13 +9,13 @@ import {
 	ReservationRefused,
 	releaseReservation,
 	reserveCredit,
-	type SettleInput,
 	settleCharge,
 } from "../../functions/store/metering.ts";
 import { keys } from "../../shared/table.ts";
 import {
 	expectLedgerReconciles,
 	newWorkspace,
+	settleInput,
 	testStore,
 } from "../setup/store.ts";
 
@@ -49,32 +49,6 @@ function reserveFor(
 		amountMicroUsd,
 		expiresAt: new Date(Date.now() + 60_000),
 	});
-}
-
-function settleInput(
-	key: ApiKeyItem,
-	reservation: SettleInput["reservation"],
-	chargeMicroUsd: number,
-): SettleInput {
-	return {
-		reservation,
-		keyHash: key.keyHash,
-		keyHasBudget: key.budgetMicroUsd !== undefined,
-		providerId: "sim-sg",
-		routeId: "sim-sg/gpt-4o-mini",
-		stream: false,
-		status: "completed",
-		promptTokens: 10,
-		cachedPromptTokens: 0,
-		completionTokens: 20,
-		reasoningTokens: 0,
-		chargeMicroUsd,
-		providerCostMicroUsd: Math.floor(chargeMicroUsd / 2),
-		latencyMs: 5,
-		attempts: 1,
-		sellerOfRecord: "Test seller",
-		audit: { action: "chat.request", actor: key.keyId, details: {} },
-	};
 }
 
 async function keyItem(

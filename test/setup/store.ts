@@ -7,10 +7,12 @@ import { expect, inject } from "vitest";
 import { createStore, type Store } from "../../functions/store/client.ts";
 import { getBalance } from "../../functions/store/credit.ts";
 import type {
+	ApiKeyItem,
 	WorkspaceItem,
 	WorkspacePolicy,
 } from "../../functions/store/items.ts";
 import { listLedgerEntries } from "../../functions/store/ledger.ts";
+import type { SettleInput } from "../../functions/store/metering.ts";
 import { createWorkspace } from "../../functions/store/workspaces.ts";
 import { parseUsd } from "../../shared/money.ts";
 
@@ -66,4 +68,35 @@ export async function expectLedgerReconciles(
 	).toBe(ledgerSum);
 	expect(balance?.availableMicroUsd).toBeGreaterThanOrEqual(0);
 	expect(balance?.reservedMicroUsd).toBeGreaterThanOrEqual(0);
+}
+
+/**
+ * Builds the settlement of a completed, non-streamed `sim-sg/gpt-4o-mini`
+ * request: 10 prompt and 20 completion tokens, charged `chargeMicroUsd`, at
+ * a provider cost of half the charge.
+ */
+export function settleInput(
+	key: ApiKeyItem,
+	reservation: SettleInput["reservation"],
+	chargeMicroUsd: number,
+): SettleInput {
+	return {
+		reservation,
+		keyHash: key.keyHash,
+		keyHasBudget: key.budgetMicroUsd !== undefined,
+		providerId: "sim-sg",
+		routeId: "sim-sg/gpt-4o-mini",
+		stream: false,
+		status: "completed",
+		promptTokens: 10,
+		cachedPromptTokens: 0,
+		completionTokens: 20,
+		reasoningTokens: 0,
+		chargeMicroUsd,
+		providerCostMicroUsd: Math.floor(chargeMicroUsd / 2),
+		latencyMs: 5,
+		attempts: 1,
+		sellerOfRecord: "Test seller",
+		audit: { action: "chat.request", actor: key.keyId, details: {} },
+	};
 }
