@@ -124,25 +124,14 @@ export function parseFault(input: unknown): Fault {
 		throw new Error("fault must be an object, for example { status: 503 }.");
 	}
 	const raw = input as Record<string, unknown>;
-	const fault: Fault = {};
-	const counts = [
+	const fault: Fault = readCounts("fault", raw, [
 		"status",
 		"retryAfterSeconds",
 		"timeoutMs",
 		"resetAfterChunks",
 		"streamErrorAfterChunks",
 		"count",
-	] as const;
-	for (const field of counts) {
-		const value = raw[field];
-		if (value === undefined) continue;
-		if (!Number.isSafeInteger(value) || (value as number) < 0) {
-			throw new Error(
-				`fault.${field} must be a non-negative integer, got ${JSON.stringify(value)}.`,
-			);
-		}
-		fault[field] = value as number;
-	}
+	]);
 	if (
 		fault.status !== undefined &&
 		(fault.status < 400 || fault.status > 599)
@@ -171,23 +160,12 @@ export function parseBehaviour(input: unknown): Behaviour {
 		throw new Error("behaviour must be an object.");
 	}
 	const raw = input as Record<string, unknown>;
-	const behaviour: Behaviour = {};
-	const counts = [
+	const behaviour: Behaviour = readCounts("behaviour", raw, [
 		"completionTokens",
 		"reasoningTokens",
 		"firstTokenLatencyMs",
 		"tokensPerSecond",
-	] as const;
-	for (const field of counts) {
-		const value = raw[field];
-		if (value === undefined) continue;
-		if (!Number.isSafeInteger(value) || (value as number) < 0) {
-			throw new Error(
-				`behaviour.${field} must be a non-negative integer, got ${JSON.stringify(value)}.`,
-			);
-		}
-		behaviour[field] = value as number;
-	}
+	]);
 	const cached = raw.cachedTokens;
 	if (cached !== undefined) {
 		if (
@@ -201,4 +179,29 @@ export function parseBehaviour(input: unknown): Behaviour {
 		behaviour.cachedTokens = cached as number | "all";
 	}
 	return behaviour;
+}
+
+/**
+ * Copies the named fields of `raw` that are present, each of which must be
+ * a non-negative integer.
+ *
+ * @throws Error naming the first invalid field as `<label>.<field>`.
+ */
+function readCounts<Field extends string>(
+	label: string,
+	raw: Record<string, unknown>,
+	fields: readonly Field[],
+): Partial<Record<Field, number>> {
+	const counts: Partial<Record<Field, number>> = {};
+	for (const field of fields) {
+		const value = raw[field];
+		if (value === undefined) continue;
+		if (!Number.isSafeInteger(value) || (value as number) < 0) {
+			throw new Error(
+				`${label}.${field} must be a non-negative integer, got ${JSON.stringify(value)}.`,
+			);
+		}
+		counts[field] = value as number;
+	}
+	return counts;
 }
