@@ -3,9 +3,9 @@ import {
 	PutCommand,
 	UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApiKey, rotateApiKey } from "../../functions/store/api-keys.ts";
-import { createStore, type Store } from "../../functions/store/client.ts";
+import type { Store } from "../../functions/store/client.ts";
 import { topUpCredit } from "../../functions/store/credit.ts";
 import { newRequestId } from "../../functions/store/ids.ts";
 import type {
@@ -20,22 +20,12 @@ import {
 	reserveCredit,
 	settleCharge,
 } from "../../functions/store/metering.ts";
-import { createTable } from "../../infra/local/create-table.ts";
-import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
 import { keys } from "../../shared/table.ts";
-import { newWorkspace, settleInput } from "../setup/store.ts";
+import { isolatedStore, newWorkspace, settleInput } from "../setup/store.ts";
 
 // Tests here tamper with items, so they use a table of this file's own: a
 // check of every workspace elsewhere must not see these broken workspaces.
-async function isolatedStore(prefix: string): Promise<Store> {
-	const endpoint = inject("dynamodbEndpoint");
-	const tableName = `${prefix}-${newRequestId().toLowerCase()}`;
-	const client = localDynamoDBClient(endpoint);
-	await createTable(client, tableName).finally(() => client.destroy());
-	return createStore({ tableName, endpoint });
-}
-
-const store = await isolatedStore("gag-ledger-check");
+const store = await isolatedStore("ledger-check");
 
 async function reserve(target: Store, key: ApiKeyItem, amountMicroUsd: number) {
 	return reserveCredit(target, {
@@ -338,7 +328,7 @@ describe("checkLedger", () => {
 	});
 
 	it("checks every workspace in the table", async () => {
-		const isolated = await isolatedStore("gag-ledger-scan");
+		const isolated = await isolatedStore("ledger-scan");
 		const clean = await busyWorkspace(isolated);
 		const broken = await busyWorkspace(isolated);
 		await isolated.doc.send(

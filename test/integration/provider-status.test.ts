@@ -6,30 +6,25 @@ import {
 	readCatalogFile,
 	resetCatalogCache,
 } from "../../functions/catalog/load.ts";
-import { createStore, type Store } from "../../functions/store/client.ts";
-import { newRequestId } from "../../functions/store/ids.ts";
+import type { Store } from "../../functions/store/client.ts";
 import {
 	getProviderStatus,
 	listProviderStatusChanges,
 	listProviderStatuses,
 	setProviderStatus,
 } from "../../functions/store/provider-status.ts";
-import { createTable } from "../../infra/local/create-table.ts";
-import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
 import { LOCAL_CATALOG_FILE } from "../../infra/local/environment.ts";
+import { createTestTable, isolatedTableName } from "../setup/store.ts";
 
 const CLI = join(import.meta.dirname, "../../infra/admin/cli.ts");
 // Provider status applies to the whole table, so this file keeps its own:
 // turning a provider off in the shared table would change other files'
 // routing.
-const tableName = `gag-providers-${newRequestId().toLowerCase()}`;
+const tableName = isolatedTableName("providers");
 let store: Store;
 
 beforeAll(async () => {
-	const endpoint = inject("dynamodbEndpoint");
-	const client = localDynamoDBClient(endpoint);
-	await createTable(client, tableName).finally(() => client.destroy());
-	store = createStore({ tableName, endpoint });
+	store = await createTestTable(tableName);
 });
 
 function admin(

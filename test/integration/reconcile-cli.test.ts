@@ -3,26 +3,25 @@ import { join } from "node:path";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createApiKey } from "../../functions/store/api-keys.ts";
-import { createStore, type Store } from "../../functions/store/client.ts";
+import type { Store } from "../../functions/store/client.ts";
 import { getBalance } from "../../functions/store/credit.ts";
 import { newRequestId } from "../../functions/store/ids.ts";
 import { reserveCredit } from "../../functions/store/metering.ts";
-import { createTable } from "../../infra/local/create-table.ts";
-import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
 import { keys } from "../../shared/table.ts";
-import { newWorkspace } from "../setup/store.ts";
+import {
+	createTestTable,
+	isolatedTableName,
+	newWorkspace,
+} from "../setup/store.ts";
 
 const CLI = join(import.meta.dirname, "../../infra/admin/cli.ts");
 // A table of this file's own: `reconcile` and `ledger check` without a
 // workspace cover the whole table, and other files tamper with theirs.
-const tableName = `gag-admin-reconcile-${newRequestId().toLowerCase()}`;
+const tableName = isolatedTableName("admin-reconcile");
 let store: Store;
 
 beforeAll(async () => {
-	const endpoint = inject("dynamodbEndpoint");
-	const client = localDynamoDBClient(endpoint);
-	await createTable(client, tableName).finally(() => client.destroy());
-	store = createStore({ tableName, endpoint });
+	store = await createTestTable(tableName);
 });
 
 interface CliResult {

@@ -5,33 +5,28 @@ import {
 	SERVICE_NAMES,
 } from "../../functions/observability/metric-names.ts";
 import { createApiKey } from "../../functions/store/api-keys.ts";
-import { createStore, type Store } from "../../functions/store/client.ts";
+import type { Store } from "../../functions/store/client.ts";
 import { getBalance } from "../../functions/store/credit.ts";
 import { newRequestId } from "../../functions/store/ids.ts";
 import { reserveCredit } from "../../functions/store/metering.ts";
-import { createTable } from "../../infra/local/create-table.ts";
-import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
-import { newWorkspace } from "../setup/store.ts";
+import {
+	createTestTable,
+	isolatedTableName,
+	newWorkspace,
+} from "../setup/store.ts";
 
 // The handler reads TABLE_NAME once, so this file points it at a table of
 // its own before the first invocation: other files' expired reservations
 // must not change the counts.
-const tableName = `gag-reconciler-${newRequestId().toLowerCase()}`;
+const tableName = isolatedTableName("reconciler");
 let store: Store;
 
 beforeAll(async () => {
-	const endpoint = inject("dynamodbEndpoint");
-	const client = localDynamoDBClient(endpoint);
-	try {
-		await createTable(client, tableName);
-	} finally {
-		client.destroy();
-	}
+	store = await createTestTable(tableName);
 	process.env.TABLE_NAME = tableName;
-	process.env.DYNAMODB_ENDPOINT = endpoint;
+	process.env.DYNAMODB_ENDPOINT = inject("dynamodbEndpoint");
 	// The test config turns metrics off; this file checks what is published.
 	process.env.POWERTOOLS_METRICS_DISABLED = "false";
-	store = createStore({ tableName, endpoint });
 });
 
 afterEach(() => {

@@ -1,23 +1,16 @@
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApiKey } from "../../functions/store/api-keys.ts";
-import { createStore } from "../../functions/store/client.ts";
 import { getBalance } from "../../functions/store/credit.ts";
 import { newRequestId } from "../../functions/store/ids.ts";
 import { checkLedger } from "../../functions/store/ledger-check.ts";
 import { reserveCredit, settleCharge } from "../../functions/store/metering.ts";
 import { reconcileReservations } from "../../functions/store/reconcile.ts";
-import { createTable } from "../../infra/local/create-table.ts";
-import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
-import { newWorkspace } from "../setup/store.ts";
+import { isolatedStore, newWorkspace } from "../setup/store.ts";
 
 describe("reconcile with ledger check", () => {
 	it("restores credit and keeps the ledger", async () => {
 		// A table of its own, so only this test's reservations expire in it.
-		const endpoint = inject("dynamodbEndpoint");
-		const tableName = `gag-reconcile-ledger-${newRequestId().toLowerCase()}`;
-		const client = localDynamoDBClient(endpoint);
-		await createTable(client, tableName).finally(() => client.destroy());
-		const store = createStore({ tableName, endpoint });
+		const store = await isolatedStore("reconcile-ledger");
 		const workspace = await newWorkspace(store, { creditUsd: "5" });
 		const workspaceId = workspace.workspaceId;
 		const { item: key } = await createApiKey(store, {

@@ -1,8 +1,8 @@
 import { DeleteCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApiKey } from "../../functions/store/api-keys.ts";
 import { getAuditEvent } from "../../functions/store/audit.ts";
-import { createStore, type Store } from "../../functions/store/client.ts";
+import type { Store } from "../../functions/store/client.ts";
 import { getBalance } from "../../functions/store/credit.ts";
 import { newRequestId } from "../../functions/store/ids.ts";
 import type {
@@ -11,24 +11,12 @@ import type {
 } from "../../functions/store/items.ts";
 import { reserveCredit } from "../../functions/store/metering.ts";
 import { reconcileReservations } from "../../functions/store/reconcile.ts";
-import { createTable } from "../../infra/local/create-table.ts";
-import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
 import { keys } from "../../shared/table.ts";
-import { expectLedgerReconciles, newWorkspace } from "../setup/store.ts";
-
-// Each test gets its own table: a run releases every expired reservation in
-// the table, so a shared table would let one test release another's.
-async function isolatedStore(): Promise<Store> {
-	const endpoint = inject("dynamodbEndpoint");
-	const tableName = `gag-reconcile-${newRequestId().toLowerCase()}`;
-	const client = localDynamoDBClient(endpoint);
-	try {
-		await createTable(client, tableName);
-	} finally {
-		client.destroy();
-	}
-	return createStore({ tableName, endpoint });
-}
+import {
+	expectLedgerReconciles,
+	isolatedStore,
+	newWorkspace,
+} from "../setup/store.ts";
 
 async function workspaceWithKey(store: Store, budgetMicroUsd?: number) {
 	const workspace = await newWorkspace(store, { creditUsd: "10" });
@@ -86,9 +74,11 @@ async function reservationExists(
 	return result.Item !== undefined;
 }
 
+// Each test gets its own table: a run releases every expired reservation in
+// the table, so a shared table would let one test release another's.
 describe("reconcileReservations", () => {
 	it("releases expired reservations only", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 		const { workspaceId, key } = await workspaceWithKey(store);
 		const expired = [
 			await reserveFor(store, key, 100_000, -120_000),
@@ -118,7 +108,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("writes a reservation.expired audit event", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 		const { workspaceId, key } = await workspaceWithKey(store);
 		const reservation = await reserveFor(store, key, 123_456, -5_000);
 
@@ -137,7 +127,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("restores a key budget", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 		const { key } = await workspaceWithKey(store, 1_000_000);
 		await reserveFor(store, key, 700_000, -5_000);
 
@@ -149,7 +139,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("releases when the key is gone", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 		const { workspaceId, key } = await workspaceWithKey(store);
 		const reservation = await reserveFor(store, key, 500_000, -5_000);
 		await store.doc.send(
@@ -177,7 +167,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("releases the oldest first up to the limit", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 		const { key } = await workspaceWithKey(store);
 		const oldest = await reserveFor(store, key, 1_000, -300_000);
 		const older = await reserveFor(store, key, 1_000, -200_000);
@@ -200,7 +190,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("honors an earlier cutoff", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 		const { key } = await workspaceWithKey(store);
 		const old = await reserveFor(store, key, 1_000, -600_000);
 		const recent = await reserveFor(store, key, 1_000, -1_000);
@@ -216,7 +206,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("rejects a cutoff in the future", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 
 		const error = await reconcileReservations(store, {
 			now: new Date(Date.now() + 60_000),
@@ -227,7 +217,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("rejects an invalid limit", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 
 		const error = await reconcileReservations(store, { limit: 0 }).catch(
 			(e: unknown) => e,
@@ -238,7 +228,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("changes nothing on a second run", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 		const { workspaceId, key } = await workspaceWithKey(store);
 		await reserveFor(store, key, 250_000, -5_000);
 		await reconcileReservations(store);
@@ -255,7 +245,7 @@ describe("reconcileReservations", () => {
 	});
 
 	it("releases each once under concurrency", async () => {
-		const store = await isolatedStore();
+		const store = await isolatedStore("reconcile");
 		const { workspaceId, key } = await workspaceWithKey(store, 5_000_000);
 		const amounts = Array.from({ length: 20 }, (_, i) => 10_000 + i);
 		const reservations = await Promise.all(

@@ -16,14 +16,13 @@ import type { Store } from "../../functions/store/client.ts";
 import type { ApiKeyItem } from "../../functions/store/items.ts";
 import { reconcileReservations } from "../../functions/store/reconcile.ts";
 import { parseUsd } from "../../shared/money.ts";
-import { newWorkspace } from "../setup/store.ts";
+import { isolatedStore, newWorkspace } from "../setup/store.ts";
 import {
 	expectWorkspaceAccounted,
 	readWorkspace,
 	seededRandom,
 } from "./accounting.ts";
 import { type GatewayChild, startGatewayChild } from "./gateway-child.ts";
-import { isolatedStore } from "./isolated-store.ts";
 
 const SEED = Number(process.env.RESILIENCE_SEED ?? 7_340_119);
 const KILLS = 4;

@@ -15,9 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../functions/store/api-keys.ts";
 import type { Store } from "../../functions/store/client.ts";
 import { parseUsd } from "../../shared/money.ts";
-import { newWorkspace } from "../setup/store.ts";
+import { isolatedStore, newWorkspace } from "../setup/store.ts";
 import { type GatewayChild, startGatewayChild } from "./gateway-child.ts";
-import { isolatedStore } from "./isolated-store.ts";
 
 const CANARY = `CANARY-${randomUUID()}`;
 

@@ -6,6 +6,7 @@
 import { expect, inject } from "vitest";
 import { createStore, type Store } from "../../functions/store/client.ts";
 import { getBalance } from "../../functions/store/credit.ts";
+import { newRequestId } from "../../functions/store/ids.ts";
 import type {
 	ApiKeyItem,
 	WorkspaceItem,
@@ -14,6 +15,8 @@ import type {
 import { listLedgerEntries } from "../../functions/store/ledger.ts";
 import type { SettleInput } from "../../functions/store/metering.ts";
 import { createWorkspace } from "../../functions/store/workspaces.ts";
+import { createTable } from "../../infra/local/create-table.ts";
+import { localDynamoDBClient } from "../../infra/local/dynamodb-local.ts";
 import { parseUsd } from "../../shared/money.ts";
 
 /** Creates a store for the test table in the run's DynamoDB Local. */
@@ -22,6 +25,32 @@ export function testStore(): Store {
 		tableName: inject("tableName"),
 		endpoint: inject("dynamodbEndpoint"),
 	});
+}
+
+/**
+ * Returns a fresh table name, `gag-<purpose>-<ulid>`, for a test file or test
+ * that must not share the run's table: one that scans or reconciles a whole
+ * table, or tampers with items.
+ */
+export function isolatedTableName(purpose: string): string {
+	return `gag-${purpose}-${newRequestId().toLowerCase()}`;
+}
+
+/** Creates a table in the run's DynamoDB Local and returns a store for it. */
+export async function createTestTable(tableName: string): Promise<Store> {
+	const endpoint = inject("dynamodbEndpoint");
+	const client = localDynamoDBClient(endpoint);
+	try {
+		await createTable(client, tableName);
+	} finally {
+		client.destroy();
+	}
+	return createStore({ tableName, endpoint });
+}
+
+/** Creates a fresh table named `gag-<purpose>-<ulid>` and a store for it. */
+export function isolatedStore(purpose: string): Promise<Store> {
+	return createTestTable(isolatedTableName(purpose));
 }
 
 export interface NewWorkspaceOptions {
