@@ -1,39 +1,15 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { getApiKeyByHash } from "../../functions/store/api-keys.ts";
 import { getBalance } from "../../functions/store/credit.ts";
 import { createPurchaseRequest } from "../../functions/store/purchases.ts";
 import { hashApiKey } from "../../shared/api-key.ts";
+import { type CliResult, runAdminCli } from "../setup/admin-cli.ts";
 import { newWorkspace, testStore } from "../setup/store.ts";
 
-const CLI = join(import.meta.dirname, "../../infra/admin/cli.ts");
 const store = testStore();
 
-interface CliResult {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
-
 function admin(...args: string[]): Promise<CliResult> {
-	return new Promise((resolve) => {
-		execFile(
-			process.execPath,
-			[CLI, ...args],
-			{
-				env: {
-					...process.env,
-					DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-					TABLE_NAME: inject("tableName"),
-				},
-			},
-			(error, stdout, stderr) => {
-				const code = error ? Number(error.code ?? 1) : 0;
-				resolve({ code, stdout, stderr });
-			},
-		);
-	});
+	return runAdminCli(inject("tableName"), ...args);
 }
 
 async function adminJson<T>(...args: string[]): Promise<T> {

@@ -1,6 +1,4 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
 	loadCatalog,
 	readCatalogFile,
@@ -14,9 +12,9 @@ import {
 	setProviderStatus,
 } from "../../functions/store/provider-status.ts";
 import { LOCAL_CATALOG_FILE } from "../../infra/local/environment.ts";
+import { type CliResult, runAdminCli } from "../setup/admin-cli.ts";
 import { createTestTable, isolatedTableName } from "../setup/store.ts";
 
-const CLI = join(import.meta.dirname, "../../infra/admin/cli.ts");
 // Provider status applies to the whole table, so this file keeps its own:
 // turning a provider off in the shared table would change other files'
 // routing.
@@ -27,25 +25,8 @@ beforeAll(async () => {
 	store = await createTestTable(tableName);
 });
 
-function admin(
-	...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-	return new Promise((resolve) => {
-		execFile(
-			process.execPath,
-			[CLI, ...args],
-			{
-				env: {
-					...process.env,
-					DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-					TABLE_NAME: tableName,
-				},
-			},
-			(error, stdout, stderr) => {
-				resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-			},
-		);
-	});
+function admin(...args: string[]): Promise<CliResult> {
+	return runAdminCli(tableName, ...args);
 }
 
 describe("setProviderStatus", () => {

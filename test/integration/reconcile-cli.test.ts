@@ -1,20 +1,18 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../functions/store/api-keys.ts";
 import type { Store } from "../../functions/store/client.ts";
 import { getBalance } from "../../functions/store/credit.ts";
 import { newRequestId } from "../../functions/store/ids.ts";
 import { reserveCredit } from "../../functions/store/metering.ts";
 import { keys } from "../../shared/table.ts";
+import { type CliResult, runAdminCli } from "../setup/admin-cli.ts";
 import {
 	createTestTable,
 	isolatedTableName,
 	newWorkspace,
 } from "../setup/store.ts";
 
-const CLI = join(import.meta.dirname, "../../infra/admin/cli.ts");
 // A table of this file's own: `reconcile` and `ledger check` without a
 // workspace cover the whole table, and other files tamper with theirs.
 const tableName = isolatedTableName("admin-reconcile");
@@ -24,30 +22,8 @@ beforeAll(async () => {
 	store = await createTestTable(tableName);
 });
 
-interface CliResult {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
-
 function admin(...args: string[]): Promise<CliResult> {
-	return new Promise((resolve) => {
-		execFile(
-			process.execPath,
-			[CLI, ...args],
-			{
-				env: {
-					...process.env,
-					DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-					TABLE_NAME: tableName,
-				},
-			},
-			(error, stdout, stderr) => {
-				const code = error ? Number(error.code ?? 1) : 0;
-				resolve({ code, stdout, stderr });
-			},
-		);
-	});
+	return runAdminCli(tableName, ...args);
 }
 
 async function workspaceWithExpiredReservation(amountMicroUsd: number) {
