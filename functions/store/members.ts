@@ -113,19 +113,8 @@ export async function listMembershipsOfUser(
 	store: Store,
 	userId: string,
 ): Promise<Membership[]> {
-	const result = await store.doc.send(
-		new QueryCommand({
-			TableName: store.tableName,
-			KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-			ExpressionAttributeValues: {
-				":pk": `USER#${userId}`,
-				":prefix": "MEMBER#",
-			},
-		}),
-	);
-	return (result.Items ?? [])
-		.map(toMembership)
-		.sort((a, b) => a.addedAt.localeCompare(b.addedAt));
+	const memberships = await queryMemberships(store, `USER#${userId}`);
+	return memberships.sort((a, b) => a.addedAt.localeCompare(b.addedAt));
 }
 
 /**
@@ -149,14 +138,22 @@ export async function listMembers(
 	store: Store,
 	workspaceId: string,
 ): Promise<Membership[]> {
+	return queryMemberships(store, `WS#${workspaceId}`);
+}
+
+/**
+ * Reads the `MEMBER#` items under `pk`, a user's or a workspace's partition,
+ * in one query page.
+ */
+async function queryMemberships(
+	store: Store,
+	pk: string,
+): Promise<Membership[]> {
 	const result = await store.doc.send(
 		new QueryCommand({
 			TableName: store.tableName,
 			KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-			ExpressionAttributeValues: {
-				":pk": `WS#${workspaceId}`,
-				":prefix": "MEMBER#",
-			},
+			ExpressionAttributeValues: { ":pk": pk, ":prefix": "MEMBER#" },
 		}),
 	);
 	return (result.Items ?? []).map(toMembership);
