@@ -63,7 +63,11 @@ export function readJsonBody(request: PortalRequest): Record<string, unknown> {
 	return parsed as Record<string, unknown>;
 }
 
-/** Reads one cookie from the `cookie` header. */
+/**
+ * Reads one cookie from the `cookie` header. A value with invalid
+ * percent-encoding counts as absent, so the portal returns 401 for it as for
+ * a missing session.
+ */
 export function readCookie(
 	request: PortalRequest,
 	name: string,
@@ -71,7 +75,12 @@ export function readCookie(
 	const header = request.headers.cookie ?? "";
 	for (const part of header.split(";")) {
 		const [cookieName, ...rest] = part.trim().split("=");
-		if (cookieName === name) return decodeURIComponent(rest.join("="));
+		if (cookieName !== name) continue;
+		try {
+			return decodeURIComponent(rest.join("="));
+		} catch {
+			return undefined;
+		}
 	}
 	return undefined;
 }

@@ -100,6 +100,15 @@ describe("portal sessions", () => {
 		expect(response.body.error.type).toBe("authentication_error");
 	});
 
+	it("rejects a badly encoded cookie", async () => {
+		const response = await callPortal(store, "GET", "/me", {
+			cookie: "gag_session=%E0%A4%A",
+		});
+
+		expect(response.status).toBe(401);
+		expect(response.body.error.code).toBe("session_required");
+	});
+
 	it("ends the session on sign-out", async () => {
 		const cookie = await signIn(store, workspace.workspaceId, "viewer");
 
