@@ -234,6 +234,34 @@ describe("portal keys", () => {
 		expect(revoked.body.item.status).toBe("revoked");
 	});
 
+	it("shows an expired key as expired", async () => {
+		const created = await callPortal(store, "POST", "/keys", {
+			cookie: developer,
+			body: {
+				name: "short-lived",
+				expiresAt: new Date(Date.now() + 1_000).toISOString(),
+			},
+		});
+		const activeBefore = (
+			await callPortal(store, "GET", "/overview", { cookie: developer })
+		).body.activeKeyCount;
+		await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+		const list = await callPortal(store, "GET", "/keys", {
+			cookie: developer,
+		});
+		const overview = await callPortal(store, "GET", "/overview", {
+			cookie: developer,
+		});
+		const listed = list.body.keys.find(
+			(key: { keyId: string }) => key.keyId === created.body.item.keyId,
+		);
+
+		expect(created.body.item.status).toBe("active");
+		expect(listed.status).toBe("expired");
+		expect(overview.body.activeKeyCount).toBe(activeBefore - 1);
+	});
+
 	it("lets a viewer read but not write", async () => {
 		const viewer = await signIn(store, workspace.workspaceId, "viewer");
 

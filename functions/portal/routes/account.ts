@@ -27,6 +27,7 @@ import {
 } from "../http.ts";
 import { readSellerOfRecord } from "../seller.ts";
 import { describeRouteStatus, rateRoutes } from "./catalog.ts";
+import { keyViewStatus } from "./keys.ts";
 import { requireWorkspace } from "./workspace.ts";
 
 /** POST /session: exchanges a one-time sign-in token for a session cookie. */
@@ -124,7 +125,8 @@ export async function overview(context: RouteContext): Promise<PortalResponse> {
 			reservedMicroUsd: balance?.reservedMicroUsd ?? 0,
 		},
 		keyCount: keys.length,
-		activeKeyCount: keys.filter((key) => key.status === "active").length,
+		activeKeyCount: keys.filter((key) => keyViewStatus(key) === "active")
+			.length,
 		...(receiptCount === undefined ? {} : { receiptCount }),
 		policyProviders: [...activeProviders].sort(),
 		routeCounts: {

@@ -19,13 +19,16 @@ import type { RouteContext } from "../context.ts";
 import { json, type PortalResponse, readJsonBody } from "../http.ts";
 import { requireWorkspace } from "./workspace.ts";
 
+/** A key's status as the portal shows it; an expired key is not usable. */
+export type KeyViewStatus = ApiKeyItem["status"] | "expired";
+
 /** A key as the portal shows it: no hash, no table keys. */
 export interface KeyView {
 	keyId: string;
 	name: string;
 	prefix: string;
 	scopes: string[];
-	status: ApiKeyItem["status"];
+	status: KeyViewStatus;
 	createdAt: string;
 	expiresAt?: string;
 	revokedAt?: string;
@@ -36,13 +39,27 @@ export interface KeyView {
 	tags: KeyTags;
 }
 
-export function toKeyView(item: ApiKeyItem): KeyView {
+/**
+ * Derives the status the portal shows: the stored status, or `expired` for
+ * an active key whose `expiresAt` is at or before `now`.
+ */
+export function keyViewStatus(
+	item: ApiKeyItem,
+	now = new Date(),
+): KeyViewStatus {
+	if (item.status !== "active" || item.expiresAt === undefined) {
+		return item.status;
+	}
+	return new Date(item.expiresAt) <= now ? "expired" : "active";
+}
+
+export function toKeyView(item: ApiKeyItem, now = new Date()): KeyView {
 	const view: KeyView = {
 		keyId: item.keyId,
 		name: item.name,
 		prefix: item.prefix,
 		scopes: item.scopes,
-		status: item.status,
+		status: keyViewStatus(item, now),
 		createdAt: item.createdAt,
 		spentMicroUsd: item.spentMicroUsd,
 		tags: item.tags ?? {},
@@ -128,7 +145,8 @@ function readExpiry(body: Record<string, unknown>): string | undefined {
 
 export async function listKeys(context: RouteContext): Promise<PortalResponse> {
 	const items = await listApiKeys(context.store, context.caller.workspaceId);
-	return json({ keys: items.map(toKeyView) });
+	const now = new Date();
+	return json({ keys: items.map((item) => toKeyView(item, now)) });
 }
 
 export async function createKey(

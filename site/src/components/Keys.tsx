@@ -10,7 +10,8 @@ export interface KeyView {
 	name: string;
 	prefix: string;
 	scopes: string[];
-	status: "active" | "revoked";
+	/** `expired` once `expiresAt` has passed; requests with the key then fail. */
+	status: "active" | "revoked" | "expired";
 	createdAt: string;
 	lastUsedAt?: string;
 	expiresAt?: string;
@@ -269,6 +270,7 @@ export default function Keys() {
 											Spent / budget
 										</th>
 										<th scope="col">Created</th>
+										<th scope="col">Expires</th>
 										<th scope="col">Last used</th>
 										<Show when={canWrite()}>
 											<th scope="col">Actions</th>
@@ -278,7 +280,7 @@ export default function Keys() {
 								<tbody>
 									<Show when={list().length === 0}>
 										<tr>
-											<td colspan="8">No API keys yet.</td>
+											<td colspan="9">No API keys yet.</td>
 										</tr>
 									</Show>
 									<For each={list()}>
@@ -311,6 +313,11 @@ export default function Keys() {
 														: formatUsd(key.budgetMicroUsd)}
 												</td>
 												<td>{formatDateTime(key.createdAt)}</td>
+												<td>
+													{key.expiresAt
+														? formatDateTime(key.expiresAt)
+														: "never"}
+												</td>
 												<td>{formatDateTime(key.lastUsedAt)}</td>
 												<Show when={canWrite()}>
 													<td>
