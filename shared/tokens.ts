@@ -56,3 +56,31 @@ export function estimatePromptTokens(request: ChatCompletionRequest): number {
 export function estimateDeliveredTokens(text: string, chunks: number): number {
 	return Math.max(chunks, Math.ceil(Buffer.byteLength(text, "utf8") / 4));
 }
+
+/** Typical UTF-8 bytes per token of English text for byte-level BPE tokenizers (an estimate). */
+const TYPICAL_BYTES_PER_TOKEN = 4;
+/** Typical per-message overhead of chat formats, in tokens (an estimate). */
+const TYPICAL_TOKENS_PER_MESSAGE = 4;
+
+/**
+ * Estimates the prompt tokens to bill when a provider sent no usage (a
+ * stream cut short). Unlike {@link estimatePromptTokens}, which must err
+ * high for reservations, this aims at the typical count, so a cut request
+ * is not billed above what a completed one would cost.
+ */
+export function estimateBilledPromptTokens(
+	request: ChatCompletionRequest,
+): number {
+	let bytes = 0;
+	for (const message of request.messages) {
+		const { content } = message as { content?: unknown };
+		bytes += textBytes(content);
+		const { tool_calls: toolCalls } = message as { tool_calls?: unknown };
+		if (toolCalls) bytes += textBytes(toolCalls);
+	}
+	if (request.tools) bytes += textBytes(request.tools);
+	return (
+		Math.ceil(bytes / TYPICAL_BYTES_PER_TOKEN) +
+		TYPICAL_TOKENS_PER_MESSAGE * request.messages.length
+	);
+}

@@ -18,8 +18,8 @@ import {
 } from "../../shared/pricing.ts";
 import type { ChatCompletionRequest } from "../../shared/schemas/chat.ts";
 import {
+	estimateBilledPromptTokens,
 	estimateDeliveredTokens,
-	estimatePromptTokens,
 } from "../../shared/tokens.ts";
 import { type AuthenticatedKey, authenticate } from "../auth/authenticate.ts";
 import { loadCatalog } from "../catalog/load.ts";
@@ -239,7 +239,7 @@ async function callAndSettle(
 		model: request.model,
 	};
 	const accumulator = new CompletionAccumulator();
-	const promptEstimate = estimatePromptTokens(request);
+	const promptEstimate = estimateBilledPromptTokens(request);
 	let status: UsageStatus = "completed";
 	let midStreamError: GatewayError | undefined;
 	let sse: EventStream | undefined;
@@ -262,7 +262,7 @@ async function callAndSettle(
 		for (const providerEvent of opened.buffered) accumulator.add(providerEvent);
 	}
 
-	const { usage } = finalUsage(accumulator, promptEstimate);
+	const { usage, estimated } = finalUsage(accumulator, promptEstimate);
 	const priced = priceUsage(
 		usage,
 		route.price as TokenPrice,
@@ -291,9 +291,11 @@ async function callAndSettle(
 			status: midStreamError ? midStreamError.status : 200,
 			usageStatus: status,
 		}),
+		...(idempotencyKey ? { idempotencyKey } : {}),
 		...(idempotencyKey && status === "completed"
-			? { idempotencyKey, idempotentResponse: JSON.stringify(completion) }
+			? { idempotentResponse: JSON.stringify(completion) }
 			: {}),
+		...(estimated ? { usageEstimated: true } : {}),
 	});
 	const charged =
 		settlement.usageEvent?.chargeMicroUsd ?? priced.chargeMicroUsd;

@@ -120,6 +120,8 @@ export interface UsageEventItem {
 	grossMarginMicroUsd: number;
 	/** Part of the charge the balance could not cover; the platform absorbs it. */
 	uncollectedMicroUsd: number;
+	/** True when the provider sent no token counts and these are estimates. */
+	usageEstimated?: boolean;
 	latencyMs: number;
 	attempts: number;
 	receiptId: string;

@@ -412,8 +412,14 @@ export interface SettleInput {
 		"pk" | "sk" | "entity" | "eventId" | "workspaceId" | "createdAt"
 	>;
 	idempotencyKey?: string;
-	/** Response body stored for idempotent replay. */
+	/**
+	 * Response body stored for idempotent replay. Without it, the request
+	 * ended early (client gone, provider failed) and its idempotency record
+	 * is deleted, so the client's retry runs as a new request.
+	 */
 	idempotentResponse?: string;
+	/** True when the token counts are estimates because the provider sent none. */
+	usageEstimated?: boolean;
 	now?: Date;
 }
 
@@ -523,6 +529,7 @@ async function writeSettlement(
 		providerCostMicroUsd: input.providerCostMicroUsd,
 		grossMarginMicroUsd: collected - input.providerCostMicroUsd,
 		uncollectedMicroUsd: input.chargeMicroUsd - collected,
+		...(input.usageEstimated ? { usageEstimated: true } : {}),
 		latencyMs: input.latencyMs,
 		attempts: input.attempts,
 		receiptId,
@@ -650,7 +657,21 @@ async function writeSettlement(
 		},
 		{ Put: { TableName: store.tableName, Item: audit } },
 	];
-	if (input.idempotencyKey) {
+	if (input.idempotencyKey && input.idempotentResponse === undefined) {
+		items.push({
+			Delete: {
+				TableName: store.tableName,
+				Key: keys.idempotency(
+					workspaceId,
+					reservation.keyId,
+					input.idempotencyKey,
+				),
+				ConditionExpression:
+					"attribute_not_exists(pk) OR requestId = :requestId",
+				ExpressionAttributeValues: { ":requestId": requestId },
+			},
+		});
+	} else if (input.idempotencyKey) {
 		items.push({
 			Update: {
 				TableName: store.tableName,

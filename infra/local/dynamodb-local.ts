@@ -137,7 +137,10 @@ async function launch(port: number, dbPath?: string): Promise<DynamoDBLocal> {
 		"-disableTelemetry",
 		...(dbPath ? ["-dbPath", dbPath] : ["-inMemory"]),
 	];
+	// Its own process group keeps a terminal's Ctrl-C from reaching the JVM,
+	// so in-flight requests can still settle while the runtime shuts down.
 	const child = spawn("java", args, {
+		detached: true,
 		stdio: ["pipe", "pipe", "pipe"],
 		env: { ...process.env, DDB_LOCAL_TELEMETRY: "0" },
 	});

@@ -53,6 +53,8 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const DEFAULT_PORT = 8787;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Time after closing connections for cut requests to settle, in ms. */
+const SETTLE_GRACE_MS = 5_000;
 
 export interface ServerOptions {
 	/** Port on 127.0.0.1; default `PORT` or 8787, and 0 picks a free port. */
@@ -180,6 +182,16 @@ async function stopServer(
 		});
 	}
 	server.closeAllConnections();
+	// Closing the connections ends the remaining streams; their handlers
+	// still settle what was delivered, so give them a moment to finish.
+	let graceTimer: NodeJS.Timeout | undefined;
+	await Promise.race([
+		Promise.allSettled([...state.inFlight]),
+		new Promise<void>((resolveGrace) => {
+			graceTimer = setTimeout(resolveGrace, SETTLE_GRACE_MS);
+		}),
+	]);
+	clearTimeout(graceTimer);
 	await closed;
 }
 
@@ -390,11 +402,14 @@ async function respondStreaming(
 	if (request.method === "HEAD") {
 		result.body.resume();
 		response.end();
-		return;
+	} else {
+		// A handler failing mid-stream makes pipeline destroy the connection,
+		// so the client sees a truncated response, as behind API Gateway.
+		await pipeline(result.body, response).catch(() => {});
 	}
-	// A handler failing mid-stream makes pipeline destroy the connection, so
-	// the client sees a truncated response, as behind API Gateway.
-	await pipeline(result.body, response).catch(() => {});
+	// The invocation lasts until the handler returns, as in Lambda, so a
+	// request stays in flight while it settles after its client left.
+	await result.completion;
 }
 
 function respondBuffered(

@@ -79,6 +79,7 @@ describe("client disconnect", () => {
 		);
 		expect(delivered).toBeGreaterThanOrEqual(300);
 		expect(usage.status).toBe("client_disconnected");
+		expect(usage.usageEstimated).toBe(true);
 		expect(usage.completionTokens).toBeGreaterThanOrEqual(300);
 		expect(usage.completionTokens).toBeLessThan(500);
 		const route = readCatalogFile("global", "infra/catalog/local.json").find(
@@ -102,6 +103,38 @@ describe("client disconnect", () => {
 });
 
 describe("idempotency", () => {
+	it("lets a retry run after a disconnect", async () => {
+		const { key, workspace } = await newKey();
+		const streamed = {
+			model: "gpt-4o-mini",
+			stream: true,
+			messages: [{ role: "user", content: "cut me [sim tokens=200 tps=100]" }],
+		};
+		const controller = new AbortController();
+		const first = await post(
+			key,
+			streamed,
+			{ "idempotency-key": "cut-1" },
+			controller.signal,
+		);
+		const reader = (first.body as ReadableStream<Uint8Array>).getReader();
+		await reader.read();
+		await reader.read();
+		controller.abort();
+		await waitFor(
+			async () =>
+				(await listUsageEvents(chat.gateway.store, workspace.workspaceId))[0],
+		);
+
+		const same = await post(key, streamed, { "idempotency-key": "cut-1" });
+		expect(same.status).toBe(200);
+		expect(same.headers.get("idempotent-replayed")).toBeNull();
+		await same.text();
+		expect(
+			await listUsageEvents(chat.gateway.store, workspace.workspaceId),
+		).toHaveLength(2);
+	});
+
 	const body = {
 		model: "gpt-4o-mini",
 		messages: [{ role: "user", content: "once only [sim tokens=5]" }],
