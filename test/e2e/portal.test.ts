@@ -39,6 +39,8 @@ let workspace: WorkspaceItem;
 let secret = "";
 /** Script errors and console errors of the page, shown when a test fails. */
 const browserErrors: string[] = [];
+/** Uncaught script errors of the page alone. */
+const pageErrors: string[] = [];
 
 function buildSite(): void {
 	execFileSync("npx", ["astro", "build", "--root", "site", "--silent"], {
@@ -77,7 +79,10 @@ beforeAll(async () => {
 	});
 	page = browser.pages()[0] ?? (await browser.newPage());
 	page.on("dialog", (dialog) => void dialog.accept());
-	page.on("pageerror", (error) => browserErrors.push(error.message));
+	page.on("pageerror", (error) => {
+		browserErrors.push(error.message);
+		pageErrors.push(error.message);
+	});
 	page.on("console", (message) => {
 		if (message.type() === "error") browserErrors.push(message.text());
 	});
@@ -88,6 +93,7 @@ afterEach((context) => {
 		console.error(`Browser errors:\n${browserErrors.join("\n")}`);
 	}
 	browserErrors.length = 0;
+	pageErrors.length = 0;
 });
 
 afterAll(async () => {
@@ -97,6 +103,32 @@ afterAll(async () => {
 });
 
 describe("portal in Chromium", () => {
+	it("asks to sign in without a session", async () => {
+		const pages = [
+			"",
+			"keys/",
+			"usage/",
+			"receipts/",
+			"policy/",
+			"marketplace/",
+			"quickstart/",
+			"requests/",
+			"seller/",
+		];
+
+		for (const path of pages) {
+			await page.goto(`${origin}/${path}`);
+			const notice = page.locator(".notice.error").first();
+			await notice.waitFor();
+
+			expect(await notice.textContent(), path).toContain(
+				"Open the one-time sign-in link",
+			);
+			expect(await page.locator("main .loading").count(), path).toBe(0);
+		}
+		expect(pageErrors).toEqual([]);
+	});
+
 	it("signs in with a one-time link", async () => {
 		const url = await createSignInLink(gateway.store, {
 			workspaceId: workspace.workspaceId,

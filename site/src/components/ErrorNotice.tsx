@@ -1,4 +1,4 @@
-import { Show } from "solid-js";
+import { type Component, ErrorBoundary, Show } from "solid-js";
 import { PortalError } from "../lib/api.ts";
 
 /** Error message of a failed load or action; a 401 links to sign-in. */
@@ -29,5 +29,21 @@ export function Loading(props: { what: string }) {
 		<p class="loading" role="status">
 			Loading {props.what}…
 		</p>
+	);
+}
+
+/**
+ * Wraps a portal island in an error boundary. Reading a failed resource
+ * throws, for example after a 401, so without the boundary the error escapes
+ * uncaught and the page stays on its loading line. With it, the island shows
+ * the error notice and its sign-in hint.
+ */
+export function withErrorNotice<P extends object>(
+	Island: Component<P>,
+): Component<P> {
+	return (props) => (
+		<ErrorBoundary fallback={(error) => <ErrorNotice error={error} />}>
+			<Island {...props} />
+		</ErrorBoundary>
 	);
 }

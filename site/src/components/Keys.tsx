@@ -2,7 +2,7 @@ import { createResource, createSignal, For, Show } from "solid-js";
 import { portal } from "../lib/api.ts";
 import { formatDateTime, formatUsd } from "../lib/format.ts";
 import CopyButton from "./CopyButton.tsx";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 import type { Me } from "./SessionBar.tsx";
 
 export interface KeyView {
@@ -24,7 +24,7 @@ export interface KeyView {
 const SCOPES = ["chat.completions", "models.read", "usage.read"];
 
 /** API keys: create (secret shown once), list, revoke, rotate, edit budget. */
-export default function Keys() {
+function Keys() {
 	const [me] = createResource(() => portal<Me>("/me"));
 	const [keys, { refetch }] = createResource(() =>
 		portal<{ keys: KeyView[] }>("/keys").then((data) => data.keys),
@@ -394,3 +394,5 @@ export default function Keys() {
 		</>
 	);
 }
+
+export default withErrorNotice(Keys);

@@ -7,7 +7,7 @@ import {
 	RETENTION_LABELS,
 	WORKLOAD_LABELS,
 } from "../lib/format.ts";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 import type { PolicyRoute } from "./Policy.tsx";
 import type { Me } from "./SessionBar.tsx";
 
@@ -24,7 +24,7 @@ interface PurchaseView {
 const WORKLOADS = ["text", "coding", "image", "video"];
 
 /** Service coverage, model marketplace and the purchase request form. */
-export default function Marketplace() {
+function Marketplace() {
 	const [me] = createResource(() => portal<Me>("/me"));
 	const [catalog] = createResource(() =>
 		portal<{ routes: PolicyRoute[] }>("/catalog").then((data) => data.routes),
@@ -339,3 +339,5 @@ export default function Marketplace() {
 		</>
 	);
 }
+
+export default withErrorNotice(Marketplace);

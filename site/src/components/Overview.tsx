@@ -1,7 +1,7 @@
 import { createResource, For, Show } from "solid-js";
 import { portal } from "../lib/api.ts";
 import { formatCount, formatUsd } from "../lib/format.ts";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 
 interface Overview {
 	workspace: { id: string; name: string; cell: string };
@@ -16,7 +16,7 @@ interface Overview {
 }
 
 /** Account overview: balance, keys, receipts, policy and route status. */
-export default function OverviewPanel() {
+function OverviewPanel() {
 	const [overview] = createResource(() => portal<Overview>("/overview"));
 
 	return (
@@ -88,3 +88,5 @@ export default function OverviewPanel() {
 		</Show>
 	);
 }
+
+export default withErrorNotice(OverviewPanel);

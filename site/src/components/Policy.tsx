@@ -5,7 +5,7 @@ import {
 	RETENTION_LABELS,
 	WORKLOAD_LABELS,
 } from "../lib/format.ts";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 import type { Me } from "./SessionBar.tsx";
 
 export interface PolicyRoute {
@@ -46,7 +46,7 @@ export interface PolicyReport {
 const REGIONS = ["SG", "US", "CN", "EU", "global"];
 
 /** Provider policy form and each route's status under it. */
-export default function Policy() {
+function Policy() {
 	const [me] = createResource(() => portal<Me>("/me"));
 	const [report, { mutate }] = createResource(() =>
 		portal<PolicyReport>("/policy"),
@@ -309,3 +309,5 @@ export function RouteTable(props: { routes: PolicyRoute[] }) {
 		</div>
 	);
 }
+
+export default withErrorNotice(Policy);

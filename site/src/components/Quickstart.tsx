@@ -1,7 +1,7 @@
 import { createResource, createSignal, For, Show } from "solid-js";
 import { homeCell, portal } from "../lib/api.ts";
 import CopyButton from "./CopyButton.tsx";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 import type { PolicyRoute } from "./Policy.tsx";
 
 const WORKLOADS = [
@@ -84,18 +84,18 @@ print(completion.choices[0].message.content)`,
 }
 
 /** Copyable snippets per workload, prefilled with the home cell's endpoint. */
-export default function Quickstart() {
+function Quickstart() {
 	const [cell] = createResource(homeCell);
+	// Without the catalog (signed out, say) the snippets still render with
+	// each workload's fallback model, under the error notice.
 	const [routes] = createResource(() =>
-		portal<{ routes: PolicyRoute[] }>("/catalog")
-			.then((data) => data.routes)
-			.catch(() => [] as PolicyRoute[]),
+		portal<{ routes: PolicyRoute[] }>("/catalog").then((data) => data.routes),
 	);
 	const [workload, setWorkload] = createSignal<string>("text");
 	const current = () =>
 		WORKLOADS.find((entry) => entry.id === workload()) ?? WORKLOADS[0];
 	const model = () =>
-		routes()?.find(
+		(routes.error ? undefined : routes())?.find(
 			(route) =>
 				route.workload === workload() && route.policyStatus === "active",
 		)?.model ?? current().fallbackModel;
@@ -105,6 +105,9 @@ export default function Quickstart() {
 			<Show when={cell()} fallback={<Loading what="the cell endpoint" />}>
 				{(home) => (
 					<>
+						<Show when={routes.error}>
+							<ErrorNotice error={routes.error} />
+						</Show>
 						<p>
 							Your home cell is <strong>{home().name}</strong>. Its endpoint is{" "}
 							<code data-testid="endpoint">{home().apiUrl}/v1</code>. Create a
@@ -159,3 +162,5 @@ export default function Quickstart() {
 		</Show>
 	);
 }
+
+export default withErrorNotice(Quickstart);

@@ -1,7 +1,7 @@
 import { createResource, createSignal, For, Show } from "solid-js";
 import { portal } from "../lib/api.ts";
 import { formatDateTime, formatUsd } from "../lib/format.ts";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 
 interface ReceiptView {
 	receiptId: string;
@@ -21,7 +21,7 @@ interface ReceiptView {
 }
 
 /** Purchase and usage receipts; operators also see cost and margin. */
-export default function Receipts() {
+function Receipts() {
 	const [receipts] = createResource(() =>
 		portal<{ receipts: ReceiptView[]; operator: boolean }>("/receipts"),
 	);
@@ -160,3 +160,5 @@ export default function Receipts() {
 		</Show>
 	);
 }
+
+export default withErrorNotice(Receipts);

@@ -1,7 +1,7 @@
 import { createResource, createSignal, For, onMount, Show } from "solid-js";
 import { portal } from "../lib/api.ts";
 import { formatDateTime, formatUsd } from "../lib/format.ts";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 
 interface RequestSummary {
 	eventId: string;
@@ -34,7 +34,7 @@ interface RequestDetail extends RequestSummary {
 }
 
 /** Recent requests and the audit trail of one: route, candidates, attempts. */
-export default function Requests() {
+function Requests() {
 	const [requests] = createResource(() =>
 		portal<{ requests: RequestSummary[] }>("/requests").then(
 			(data) => data.requests,
@@ -196,3 +196,5 @@ export default function Requests() {
 		</>
 	);
 }
+
+export default withErrorNotice(Requests);

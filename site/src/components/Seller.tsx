@@ -1,6 +1,6 @@
 import { createResource, Show } from "solid-js";
 import { portal } from "../lib/api.ts";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 
 interface Seller {
 	name: string;
@@ -13,7 +13,7 @@ interface Seller {
 }
 
 /** Shows the seller of record that sells the credit, and the platform line. */
-export default function SellerPanel() {
+function SellerPanel() {
 	const [seller] = createResource(() =>
 		portal<{ seller: Seller }>("/seller").then((data) => data.seller),
 	);
@@ -49,3 +49,5 @@ export default function SellerPanel() {
 		</Show>
 	);
 }
+
+export default withErrorNotice(SellerPanel);

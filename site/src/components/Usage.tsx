@@ -2,7 +2,7 @@ import { createResource, createSignal, For, Show } from "solid-js";
 import { portal, portalUrl } from "../lib/api.ts";
 import { formatCount, formatUsd } from "../lib/format.ts";
 import BarChart from "./BarChart.tsx";
-import ErrorNotice, { Loading } from "./ErrorNotice.tsx";
+import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
 import type { KeyView } from "./Keys.tsx";
 
 interface UsageTotals {
@@ -34,7 +34,7 @@ function isoDay(date: Date): string {
 }
 
 /** Usage and spend per day, model and key, with filters and CSV export. */
-export default function Usage() {
+function Usage() {
 	const today = new Date();
 	const monthAgo = new Date(today.getTime() - 29 * 86_400_000);
 	const [filters, setFilters] = createSignal({
@@ -194,3 +194,5 @@ export default function Usage() {
 		</>
 	);
 }
+
+export default withErrorNotice(Usage);
