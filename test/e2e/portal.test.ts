@@ -41,6 +41,8 @@ let secret = "";
 const browserErrors: string[] = [];
 /** Uncaught script errors of the page alone. */
 const pageErrors: string[] = [];
+/** Messages of the confirmation dialogs the page opened, all accepted. */
+const dialogs: string[] = [];
 
 function buildSite(): void {
 	execFileSync("npx", ["astro", "build", "--root", "site", "--silent"], {
@@ -78,7 +80,10 @@ beforeAll(async () => {
 		viewport: { width: 1280, height: 900 },
 	});
 	page = browser.pages()[0] ?? (await browser.newPage());
-	page.on("dialog", (dialog) => void dialog.accept());
+	page.on("dialog", (dialog) => {
+		dialogs.push(dialog.message());
+		void dialog.accept();
+	});
 	page.on("pageerror", (error) => {
 		browserErrors.push(error.message);
 		pageErrors.push(error.message);
@@ -94,6 +99,7 @@ afterEach((context) => {
 	}
 	browserErrors.length = 0;
 	pageErrors.length = 0;
+	dialogs.length = 0;
 });
 
 afterAll(async () => {
@@ -225,6 +231,25 @@ describe("portal in Chromium", () => {
 		expect(next).toBeInstanceOf(OpenAI.APIError);
 		expect(later).toBeInstanceOf(OpenAI.AuthenticationError);
 		await screenshot("keys-revoked");
+	});
+
+	it("confirms before rotating a key", async () => {
+		await page.goto(`${origin}/keys/`);
+		await page.locator("summary", { hasText: "Create an API key" }).click();
+		await page.getByLabel("Name", { exact: true }).fill("rotated key");
+		await page.getByRole("button", { name: "Create key" }).click();
+		const first = (await page.getByTestId("secret-value").textContent()) ?? "";
+		await page.getByRole("button", { name: "I have stored it" }).click();
+		const row = page.getByTestId("key-row-rotated key");
+
+		await row.getByRole("button", { name: "Rotate" }).click();
+		const second = page.getByTestId("secret-value");
+		await second.waitFor();
+
+		expect(dialogs).toHaveLength(1);
+		expect(dialogs[0]).toContain("stop working immediately");
+		expect(await second.textContent()).not.toBe(first);
+		await screenshot("keys-rotated");
 	});
 
 	it("submits a purchase request", async () => {

@@ -91,6 +91,8 @@ function Keys() {
 	}
 
 	function rotate(key: KeyView) {
+		const question = `Rotate ${key.name}? This creates a new key and revokes the old one at once: clients still using the old key stop working immediately.`;
+		if (!window.confirm(question)) return;
 		void run(async () => {
 			const rotated = await portal<{ key: string; item: KeyView }>(
 				`/keys/${encodeURIComponent(key.keyId)}/rotate`,
