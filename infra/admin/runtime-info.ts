@@ -10,7 +10,12 @@ import { fileURLToPath } from "node:url";
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Path of the runtime file. */
-export const RUNTIME_FILE = join(REPO_ROOT, ".data/runtime.json");
+export const RUNTIME_FILE = join(
+	process.env.DATA_DIR
+		? resolve(process.env.DATA_DIR)
+		: join(REPO_ROOT, ".data"),
+	"runtime.json",
+);
 
 /** Table name of local runs (every local cell shares it). */
 export const LOCAL_TABLE_NAME = "gag-local";

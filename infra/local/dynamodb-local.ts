@@ -23,7 +23,12 @@ const EMULATOR_DIR = join(
 const LAUNCHER = join(REPO_ROOT, "infra/local/DynamoDBLocalLoopback.java");
 
 /** Directory of the on-disk database for local runs. */
-export const LOCAL_DATA_DIR = join(REPO_ROOT, ".data/dynamodb");
+export const LOCAL_DATA_DIR = join(
+	process.env.DATA_DIR
+		? resolve(process.env.DATA_DIR)
+		: join(REPO_ROOT, ".data"),
+	"dynamodb",
+);
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;

@@ -28,6 +28,7 @@ import {
 	RUNTIME_FILE as DEFAULT_RUNTIME_FILE,
 	LOCAL_TABLE_NAME,
 	type RuntimeInfo,
+	readRuntimeInfo,
 	removeRuntimeInfo,
 	writeRuntimeInfo,
 } from "../admin/runtime-info.ts";
@@ -35,6 +36,7 @@ import { getCell } from "../cells.ts";
 import { createTable } from "./create-table.ts";
 import {
 	type DynamoDBLocal,
+	endpointResponds,
 	LOCAL_DATA_DIR,
 	localDynamoDBClient,
 	startDynamoDBLocal,
@@ -104,6 +106,12 @@ async function start(): Promise<void> {
 	const port = Number(process.env.PORT ?? 8787);
 	const catalogFile = process.env.CATALOG_FILE ?? LOCAL_CATALOG_FILE;
 
+	const other = readRuntimeInfo(RUNTIME_FILE);
+	if (other && (await endpointResponds(other.dynamodbEndpoint))) {
+		throw new Error(
+			`Another local runtime is using ${DATA_DIR} (port ${other.port}). Stop it first, or set DATA_DIR to another folder.`,
+		);
+	}
 	running.dynamodb = await startDynamoDBLocal({ dbPath: DB_PATH });
 	const client = localDynamoDBClient(running.dynamodb.endpoint);
 	try {
