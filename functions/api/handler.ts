@@ -85,46 +85,70 @@ function parseLimit(value: string | undefined): number | undefined {
 	return Number(value);
 }
 
+/**
+ * Lists the models the calling key may use in this cell: those with at
+ * least one compliant route, priced at the first route's customer price.
+ */
+async function usableModels(context: RouteContext) {
+	const { key, workspace } = await auth(context, ANY_SCOPE);
+	const catalog = await loadCatalog(context.store, context.cellId);
+	const cell = getCell(context.cellId);
+	const models = [...new Set(catalog.map((route) => route.model))].sort();
+	const data = [];
+	for (const model of models) {
+		const plan = planRoutes({
+			model,
+			policy: workspace.policy,
+			cell,
+			key: { allowedModels: key.allowedModels, scopes: key.scopes },
+			catalog,
+		});
+		const first = plan.candidates[0];
+		if (!first?.price) continue;
+		data.push({
+			id: model,
+			object: "model" as const,
+			created: 0,
+			owned_by: "global-ai-gateway",
+			workload: first.workload,
+			providers: plan.candidates.map((route) => route.providerId),
+			pricing: {
+				input_usd_per_million_tokens: microUsdToUsd(
+					first.price.inputMicroUsdPerMillionTokens,
+				),
+				cached_input_usd_per_million_tokens: microUsdToUsd(
+					first.price.cachedInputMicroUsdPerMillionTokens,
+				),
+				output_usd_per_million_tokens: microUsdToUsd(
+					first.price.outputMicroUsdPerMillionTokens,
+				),
+			},
+		});
+	}
+	return data;
+}
+
 const routes: Record<string, Route> = {
 	"GET /health": async ({ cellId }) => ({ status: "ok", cell: cellId }),
 
-	"GET /v1/models": async (context) => {
-		const { key, workspace } = await auth(context, ANY_SCOPE);
-		const catalog = await loadCatalog(context.store, context.cellId);
-		const cell = getCell(context.cellId);
-		const models = [...new Set(catalog.map((route) => route.model))].sort();
-		const data = [];
-		for (const model of models) {
-			const plan = planRoutes({
-				model,
-				policy: workspace.policy,
-				cell,
-				key: { allowedModels: key.allowedModels, scopes: key.scopes },
-				catalog,
-			});
-			const first = plan.candidates[0];
-			if (!first?.price) continue;
-			data.push({
-				id: model,
-				object: "model",
-				created: 0,
-				owned_by: "global-ai-gateway",
-				workload: first.workload,
-				providers: plan.candidates.map((route) => route.providerId),
-				pricing: {
-					input_usd_per_million_tokens: microUsdToUsd(
-						first.price.inputMicroUsdPerMillionTokens,
-					),
-					cached_input_usd_per_million_tokens: microUsdToUsd(
-						first.price.cachedInputMicroUsdPerMillionTokens,
-					),
-					output_usd_per_million_tokens: microUsdToUsd(
-						first.price.outputMicroUsdPerMillionTokens,
-					),
-				},
-			});
+	"GET /v1/models": async (context) => ({
+		object: "list",
+		data: await usableModels(context),
+	}),
+
+	"GET /v1/models/{id}": async (context) => {
+		const id = context.event.pathParameters?.id ?? "";
+		const model = (await usableModels(context)).find(
+			(entry) => entry.id === id,
+		);
+		if (!model) {
+			throw notFound(
+				`The model "${id}" does not exist in this cell or this key may not use it. GET /v1/models lists the models it may use.`,
+				"model_not_found",
+				"id",
+			);
 		}
-		return { object: "list", data };
+		return model;
 	},
 
 	"GET /v1/key": async (context) => {

@@ -40,6 +40,7 @@ export const ROUTES: readonly Route[] = [
 	...[
 		"/health",
 		"/v1/models",
+		"/v1/models/{id}",
 		"/v1/key",
 		"/v1/credits",
 		"/v1/usage",

@@ -83,16 +83,16 @@ export const chatCompletionRequestSchema = z.looseObject({
 		.optional(),
 	max_tokens: z
 		.number()
-		.int()
 		.positive()
 		.max(MAX_OUTPUT_TOKENS_LIMIT)
+		.int()
 		.nullable()
 		.optional(),
 	max_completion_tokens: z
 		.number()
-		.int()
 		.positive()
 		.max(MAX_OUTPUT_TOKENS_LIMIT)
+		.int()
 		.nullable()
 		.optional(),
 	temperature: z.number().min(0).max(2).nullable().optional(),

@@ -316,6 +316,24 @@ describe("API routes", () => {
 		]);
 	});
 
+	it("retrieves one model", async () => {
+		const { key } = await newKey({ allowedModels: ["gpt-4o-mini"] });
+		const openai = new OpenAI({
+			baseURL: chat.gateway.baseUrl,
+			apiKey: key,
+			maxRetries: 0,
+		});
+
+		const model = await openai.models.retrieve("gpt-4o-mini");
+		const hidden = await openai.models
+			.retrieve("gpt-4o")
+			.catch((caught: unknown) => caught);
+
+		expect(model.id).toBe("gpt-4o-mini");
+		expect(model.object).toBe("model");
+		expect(hidden).toBeInstanceOf(OpenAI.NotFoundError);
+	});
+
 	it("reports key, credits, usage and receipt", async () => {
 		const { key, item, workspace } = await newKey({ budgetUsd: "2" });
 		const openai = new OpenAI({ baseURL: chat.gateway.baseUrl, apiKey: key });
