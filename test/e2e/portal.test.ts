@@ -271,6 +271,27 @@ describe("portal in Chromium", () => {
 		await screenshot("marketplace");
 	});
 
+	it("keeps spaces around guide markup", async () => {
+		await page.goto(`${origin}/guide/`);
+		const english = page.locator('article[data-lang="en"]');
+		const text = ((await english.textContent()) ?? "").replace(/\s+/g, " ");
+		const joined = await english.evaluate((article) =>
+			[...article.querySelectorAll("a, em, code, strong")]
+				.filter((element) => {
+					const before = element.previousSibling?.textContent ?? " ";
+					const after = element.nextSibling?.textContent ?? " ";
+					return /[\w,]$/.test(before) || /^[\w(]/.test(after);
+				})
+				.map((element) => element.outerHTML),
+		);
+
+		expect(text).toContain("Compare them on the Models page.");
+		expect(text).toContain("is active, inactive (switched off");
+		expect(text).toContain("Lower max_tokens to reserve less.");
+		expect(text).toContain("creates a key named faq-bot with");
+		expect(joined).toEqual([]);
+	});
+
 	it("switches the guide to Chinese", async () => {
 		await page.goto(`${origin}/guide/`);
 		await screenshot("guide-en");
