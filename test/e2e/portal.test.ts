@@ -289,6 +289,7 @@ describe("portal in Chromium", () => {
 		expect(text).toContain("is active, inactive (switched off");
 		expect(text).toContain("Lower max_tokens to reserve less.");
 		expect(text).toContain("creates a key named faq-bot with");
+		expect(text).toContain('ends with finish_reason "length"');
 		expect(joined).toEqual([]);
 	});
 
