@@ -16,7 +16,7 @@ export function parseUsd(value: string | number): number {
 	const match = /^(\d{1,9})(?:\.(\d{0,6}))?$/.exec(text);
 	if (!match) {
 		throw new RangeError(
-			`Invalid USD amount "${text}": use a non-negative number with at most 6 decimal places, such as 10 or 0.25.`,
+			`Invalid USD amount "${text}": use a number from 0 to 999999999 with at most 6 decimal places, such as 10 or 0.25.`,
 		);
 	}
 	const whole = Number(match[1]);

@@ -17,7 +17,7 @@ export function requirePositiveMicroUsd(value: number, field: string): number {
 	requireMicroUsd(value, field);
 	if (value <= 0) {
 		throw invalidRequest(
-			`Invalid ${field}: ${value} micro-USD. Use an amount greater than zero.`,
+			`Invalid ${field}: ${formatUsd(value)}. Use an amount greater than $0.`,
 			field,
 		);
 	}
@@ -36,7 +36,7 @@ export function requireNonNegativeMicroUsd(
 	requireMicroUsd(value, field);
 	if (value < 0) {
 		throw invalidRequest(
-			`Invalid ${field}: ${value} micro-USD. Use zero or a positive amount.`,
+			`Invalid ${field}: ${formatUsd(value)}. Use zero or a positive amount.`,
 			field,
 		);
 	}

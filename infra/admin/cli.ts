@@ -55,7 +55,10 @@ export async function main(args: string[]): Promise<number> {
 		}
 		argv = argv.slice(2);
 	}
-	if (argv.length === 0 || argv[0] === "help" || argv[0] === "--help") {
+	if (argv.length === 0) {
+		return usageFailure("Missing the command.", undefined);
+	}
+	if (argv[0] === "help" || argv[0] === "--help") {
 		process.stdout.write(`${usage()}\n`);
 		return 0;
 	}
@@ -63,8 +66,13 @@ export async function main(args: string[]): Promise<number> {
 		candidate.name.split(" ").every((word, index) => argv[index] === word),
 	);
 	if (!command) {
+		const group = COMMANDS.filter((candidate) =>
+			candidate.name.startsWith(`${argv[0]} `),
+		).map((candidate) => candidate.name);
 		return usageFailure(
-			`Unknown command "${argv.slice(0, 2).join(" ")}".`,
+			group.length > 0 && argv.length === 1
+				? `"${argv[0]}" needs a subcommand: ${group.join(", ")}.`
+				: `Unknown command "${argv.slice(0, 2).join(" ")}".`,
 			undefined,
 		);
 	}
@@ -72,7 +80,10 @@ export async function main(args: string[]): Promise<number> {
 	let values: OptionValues;
 	try {
 		values = parseArgs({
-			args: argv.slice(command.name.split(" ").length),
+			args: joinNegativeValues(
+				argv.slice(command.name.split(" ").length),
+				command,
+			),
 			options: {
 				...command.options,
 				json: { type: "boolean" },
@@ -123,6 +134,32 @@ async function runCommand(
 	} finally {
 		await opened?.close();
 	}
+}
+
+/**
+ * Joins `--usd -3` into `--usd=-3`, because parseArgs reads a value that
+ * starts with a dash as another option; the command then rejects the
+ * negative amount with its own message.
+ */
+function joinNegativeValues(args: string[], command: Command): string[] {
+	const joined: string[] = [];
+	for (let index = 0; index < args.length; index++) {
+		const arg = args[index] as string;
+		const next = args[index + 1];
+		const option = command.options[arg.replace(/^--/, "")];
+		if (
+			arg.startsWith("--") &&
+			option?.type === "string" &&
+			next !== undefined &&
+			/^-\d/.test(next)
+		) {
+			joined.push(`${arg}=${next}`);
+			index++;
+		} else {
+			joined.push(arg);
+		}
+	}
+	return joined;
 }
 
 function usageFailure(message: string, command: Command | undefined): number {

@@ -77,7 +77,7 @@ export function usdOption(value: string, name: string): number {
 		return parseUsd(value);
 	} catch {
 		throw new UsageError(
-			`Invalid --${name} "${value}": use a USD amount with at most 6 decimal places, such as 10 or 0.25.`,
+			`Invalid --${name} "${value}": use a USD amount from 0 to 999999999 with at most 6 decimal places, such as 10 or 0.25.`,
 		);
 	}
 }

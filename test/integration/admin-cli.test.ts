@@ -277,6 +277,13 @@ describe("admin usage errors", () => {
 		["an unknown option", ["key", "list", "--wrkspace", "x"], "Unknown option"],
 		["a missing option", ["key", "list"], "Missing --workspace"],
 		["a missing cell id", ["--cell"], "Missing the cell id"],
+		["no command", [], "Missing the command"],
+		["a bare command group", ["workspace"], "needs a subcommand"],
+		[
+			"a negative amount",
+			["credit", "topup", "--workspace", "ws_1", "--usd", "-3"],
+			'Invalid --usd "-3"',
+		],
 		[
 			"an unknown cell",
 			["--cell", "mars", "workspace", "show", "--workspace", "ws_1"],

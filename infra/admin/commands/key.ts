@@ -88,10 +88,15 @@ export const keyList: Command = {
 		if (!workspace) throw workspaceNotFound(workspaceId);
 		const keys = await listApiKeys(store, workspaceId);
 
+		const now = Date.now();
 		const rows = keys.map((key) => [
 			key.keyId,
 			key.name,
-			key.status,
+			key.status === "active" &&
+			key.expiresAt &&
+			Date.parse(key.expiresAt) <= now
+				? "expired"
+				: key.status,
 			key.prefix,
 			key.scopes.join(","),
 			formatUsd(key.spentMicroUsd),
