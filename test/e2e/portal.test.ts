@@ -209,6 +209,27 @@ describe("portal in Chromium", () => {
 		await screenshot("receipts");
 	});
 
+	it("moves focus to receipt details", async () => {
+		await page.setViewportSize({ width: 1280, height: 300 });
+		await page.goto(`${origin}/receipts/`);
+		const row = page.getByTestId("receipt-row").first();
+		await row.getByRole("button", { name: /^Show receipt/ }).click();
+		const heading = page.getByRole("heading", { name: /^Receipt / });
+		await heading.waitFor();
+
+		await expect
+			.poll(() =>
+				heading.evaluate((element) => element === document.activeElement),
+			)
+			.toBe(true);
+		const top = await heading.evaluate(
+			(element) => element.getBoundingClientRect().top,
+		);
+		expect(top).toBeGreaterThanOrEqual(0);
+		expect(top).toBeLessThan(300);
+		await page.setViewportSize({ width: 1280, height: 900 });
+	});
+
 	it("revokes the key", async () => {
 		await page.goto(`${origin}/keys/`);
 		const row = page.getByTestId("key-row-e2e key");

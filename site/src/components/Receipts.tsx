@@ -1,4 +1,10 @@
-import { createResource, createSignal, For, Show } from "solid-js";
+import {
+	createEffect,
+	createResource,
+	createSignal,
+	For,
+	Show,
+} from "solid-js";
 import { portal } from "../lib/api.ts";
 import { formatDateTime, formatUsd } from "../lib/format.ts";
 import ErrorNotice, { Loading, withErrorNotice } from "./ErrorNotice.tsx";
@@ -31,6 +37,19 @@ function Receipts() {
 			`/receipts/${encodeURIComponent(id)}`,
 		).then((data) => data.receipt),
 	);
+	let detailHeading: HTMLHeadingElement | undefined;
+
+	// The details render below the whole table, so move focus there (which
+	// also scrolls them into view) once they load; otherwise a click on Show
+	// in a long list seems to do nothing.
+	createEffect(() => {
+		if (detail() && !detail.loading) detailHeading?.focus();
+	});
+
+	function show(receiptId: string) {
+		if (selected() === receiptId) detailHeading?.focus();
+		else setSelected(receiptId);
+	}
 
 	return (
 		<Show
@@ -93,7 +112,7 @@ function Receipts() {
 													<button
 														type="button"
 														class="secondary"
-														onClick={() => setSelected(receipt.receiptId)}
+														onClick={() => show(receipt.receiptId)}
 														aria-label={`Show receipt ${receipt.receiptId}`}
 													>
 														Show
@@ -117,7 +136,9 @@ function Receipts() {
 									>
 										{(receipt) => (
 											<>
-												<h2>Receipt {receipt().receiptId}</h2>
+												<h2 ref={detailHeading} tabindex="-1">
+													Receipt {receipt().receiptId}
+												</h2>
 												<dl>
 													<dt>Seller of record</dt>
 													<dd>{receipt().sellerOfRecord}</dd>
