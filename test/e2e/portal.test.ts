@@ -273,6 +273,25 @@ describe("portal in Chromium", () => {
 		await screenshot("keys-rotated");
 	});
 
+	it("wraps long key tags", async () => {
+		await page.goto(`${origin}/keys/`);
+		await page.locator("summary", { hasText: "Create an API key" }).click();
+		await page.getByLabel("Name", { exact: true }).fill("tagged key");
+		await page.getByLabel("Project").fill("long-project-name-".repeat(5));
+		await page.getByLabel("Department").fill("platform engineering ".repeat(4));
+		await page.getByRole("button", { name: "Create key" }).click();
+		await page.getByRole("button", { name: "I have stored it" }).click();
+		await page.getByTestId("key-row-tagged key").waitFor();
+
+		const overflow = await page
+			.locator(".table-wrap")
+			.last()
+			.evaluate((wrap) => wrap.scrollWidth - wrap.clientWidth);
+
+		expect(overflow).toBeLessThanOrEqual(0);
+		await screenshot("keys-long-tags");
+	});
+
 	it("submits a purchase request", async () => {
 		await page.goto(`${origin}/marketplace/`);
 		await page

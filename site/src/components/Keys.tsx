@@ -288,7 +288,7 @@ function Keys() {
 									<For each={list()}>
 										{(key) => (
 											<tr data-testid={`key-row-${key.name}`}>
-												<th scope="row">
+												<th scope="row" class="wrap">
 													{key.name}
 													<Show when={Object.values(key.tags).some(Boolean)}>
 														<p class="hint">
