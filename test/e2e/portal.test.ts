@@ -367,6 +367,17 @@ describe("portal in Chromium", () => {
 		}
 	});
 
+	it("links a favicon that loads", async () => {
+		await page.goto(`${origin}/`);
+		const href = await page.locator('link[rel="icon"]').getAttribute("href");
+
+		const response = await fetch(new URL(href ?? "", origin));
+
+		expect(href).toBe("/favicon.svg");
+		expect(response.status).toBe(200);
+		expect(response.headers.get("content-type")).toContain("image/svg+xml");
+	});
+
 	it("fits a phone screen", async () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		await page.goto(`${origin}/`);
