@@ -378,6 +378,30 @@ describe("portal in Chromium", () => {
 		expect(response.headers.get("content-type")).toContain("image/svg+xml");
 	});
 
+	it("marks an operator session", async () => {
+		await page.goto(`${origin}/`);
+		await page.getByTestId("session-user").waitFor();
+		const ownerView = await page.getByTestId("operator-view").count();
+		const url = await createSignInLink(gateway.store, {
+			workspaceId: workspace.workspaceId,
+			userId: "e2e-operator",
+			role: "owner",
+			operator: true,
+			baseUrl: origin,
+			cell: "global",
+		});
+
+		await page.goto(url);
+		await page.waitForURL(`${origin}/`);
+		await page.getByTestId("operator-view").waitFor();
+
+		expect(ownerView).toBe(0);
+		expect(await page.getByTestId("operator-view").textContent()).toBe(
+			"operator view",
+		);
+		await screenshot("overview-operator");
+	});
+
 	it("fits a phone screen", async () => {
 		await page.setViewportSize({ width: 390, height: 844 });
 		await page.goto(`${origin}/`);
