@@ -353,6 +353,9 @@ describe("portal in Chromium", () => {
 		expect(await page.locator("main").textContent()).toContain(
 			"Candidates, in order",
 		);
+		expect(await page.getByTestId("request-status").last().textContent()).toBe(
+			"completed",
+		);
 		await screenshot("requests");
 	});
 

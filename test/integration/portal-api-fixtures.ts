@@ -8,7 +8,7 @@ import { expect } from "vitest";
 import { handlePortalEvent } from "../../functions/portal/handler.ts";
 import type { Store } from "../../functions/store/client.ts";
 import { newRequestId } from "../../functions/store/ids.ts";
-import type { ApiKeyItem } from "../../functions/store/items.ts";
+import type { ApiKeyItem, UsageStatus } from "../../functions/store/items.ts";
 import type { MemberRole } from "../../functions/store/members.ts";
 import { reserveCredit, settleCharge } from "../../functions/store/metering.ts";
 import { createSignInLink } from "../../functions/store/portal-sessions.ts";
@@ -114,10 +114,15 @@ export async function signIn(
 export async function settleRequest(
 	store: Store,
 	key: ApiKeyItem,
-	options: { model?: string; chargeMicroUsd?: number } = {},
+	options: {
+		model?: string;
+		chargeMicroUsd?: number;
+		usageStatus?: UsageStatus;
+	} = {},
 ): Promise<string> {
 	const requestId = newRequestId();
 	const model = options.model ?? "gpt-4o-mini";
+	const usageStatus = options.usageStatus ?? "completed";
 	const chargeMicroUsd = options.chargeMicroUsd ?? 1_500;
 	const reservation = await reserveCredit(store, {
 		requestId,
@@ -135,8 +140,8 @@ export async function settleRequest(
 		keyHasBudget: key.budgetMicroUsd !== undefined,
 		providerId: "sim-sg",
 		routeId: `sim-sg/${model}`,
-		stream: false,
-		status: "completed",
+		stream: usageStatus !== "completed",
+		status: usageStatus,
 		promptTokens: 12,
 		cachedPromptTokens: 0,
 		completionTokens: 30,
@@ -178,6 +183,7 @@ export async function settleRequest(
 				],
 				finalRoute: `sim-sg/${model}`,
 				status: 200,
+				usageStatus,
 			},
 		},
 	});

@@ -415,6 +415,30 @@ describe("portal usage and receipts", () => {
 		]);
 	});
 
+	it("lists the usage status of requests", async () => {
+		const streaming = await newWorkspace(store);
+		const { item } = await createApiKey(store, {
+			workspaceId: streaming.workspaceId,
+			cell: streaming.cell,
+			name: "streaming",
+			scopes: ["chat.completions"],
+			actor: "test",
+		});
+		const disconnected = await settleRequest(store, item, {
+			usageStatus: "client_disconnected",
+		});
+		const cookie = await signIn(store, streaming.workspaceId, "developer");
+
+		const list = await callPortal(store, "GET", "/requests", { cookie });
+		const detail = await callPortal(store, "GET", `/requests/${disconnected}`, {
+			cookie,
+		});
+
+		expect(list.body.requests[0].usageStatus).toBe("client_disconnected");
+		expect(list.body.requests[0].status).toBe("200");
+		expect(detail.body.request.usageStatus).toBe("client_disconnected");
+	});
+
 	it("counts keys and receipts on the overview", async () => {
 		const cookie = await signIn(store, workspace.workspaceId, "owner");
 

@@ -48,6 +48,9 @@ function summarize(event: AuditEventItem, chargeMicroUsd?: number) {
 		routeId:
 			typeof details.finalRoute === "string" ? details.finalRoute : undefined,
 		status: details.status === undefined ? undefined : String(details.status),
+		// The metering outcome, because a stream the client dropped still has status 200.
+		usageStatus:
+			typeof details.usageStatus === "string" ? details.usageStatus : undefined,
 		attempts: attemptsOf(event).length,
 		...(chargeMicroUsd === undefined ? {} : { chargeMicroUsd }),
 	};

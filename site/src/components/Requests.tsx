@@ -10,7 +10,10 @@ interface RequestSummary {
 	createdAt: string;
 	model?: string;
 	routeId?: string;
+	/** HTTP status of the response. */
 	status?: string;
+	/** Metering outcome of the request, such as `client_disconnected`; absent on older records. */
+	usageStatus?: string;
 	chargeMicroUsd?: number;
 	attempts: number;
 }
@@ -31,6 +34,24 @@ interface RequestDetail extends RequestSummary {
 	attemptList: Attempt[];
 	fallbacks: { from?: string; to?: string; reason?: string }[];
 	details: Record<string, unknown>;
+}
+
+const USAGE_STATUS_TEXT: Record<string, string> = {
+	completed: "completed",
+	client_disconnected: "client disconnected",
+	provider_failed_mid_stream: "provider failed mid-stream",
+	expired: "expired",
+};
+
+/**
+ * Describes how a request ended: its usage status when recorded, because a
+ * stream the client dropped still returned HTTP 200, else the HTTP status.
+ */
+function outcomeOf(entry: RequestSummary): string {
+	if (entry.usageStatus) {
+		return USAGE_STATUS_TEXT[entry.usageStatus] ?? entry.usageStatus;
+	}
+	return entry.status ?? entry.action;
 }
 
 /** Recent requests and the audit trail of one: route, candidates, attempts. */
@@ -98,7 +119,7 @@ function Requests() {
 												</td>
 												<td>{entry.model ?? "—"}</td>
 												<td>{entry.routeId ?? "—"}</td>
-												<td>{entry.status ?? entry.action}</td>
+												<td data-testid="request-status">{outcomeOf(entry)}</td>
 												<td class="num">{entry.attempts}</td>
 												<td class="num">
 													{entry.chargeMicroUsd === undefined
@@ -129,6 +150,13 @@ function Requests() {
 										<dd>{request().model ?? "—"}</dd>
 										<dt>Route used</dt>
 										<dd>{request().routeId ?? "none"}</dd>
+										<dt>Outcome</dt>
+										<dd>
+											{outcomeOf(request())}
+											{request().usageStatus && request().status
+												? ` (HTTP ${request().status})`
+												: ""}
+										</dd>
 										<dt>Candidates, in order</dt>
 										<dd>{request().candidates.join(" → ") || "none"}</dd>
 									</dl>
