@@ -359,6 +359,31 @@ describe("portal in Chromium", () => {
 		await screenshot("requests");
 	});
 
+	it("disables policy choices that cannot apply", async () => {
+		await page.goto(`${origin}/policy/`);
+		const region = (name: string) =>
+			page.getByRole("checkbox", { name, exact: true });
+		await region("SG").waitFor();
+		const restrict = page.getByRole("checkbox", {
+			name: "Only the providers checked below",
+		});
+		const provider = page.locator('input[name="allowedProviders"]').first();
+		const restrictedBefore = await restrict.isChecked();
+		const providerBefore = await provider.isDisabled();
+
+		await restrict.check();
+
+		expect(await region("CN").isDisabled()).toBe(true);
+		expect(await region("SG").isDisabled()).toBe(false);
+		expect(
+			await page.getByTestId("unroutable-regions").textContent(),
+		).toContain("does not route to CN");
+		expect(restrictedBefore).toBe(false);
+		expect(providerBefore).toBe(true);
+		expect(await provider.isDisabled()).toBe(false);
+		await screenshot("policy-restricted");
+	});
+
 	it("renders the remaining pages", async () => {
 		const pages = ["policy", "quickstart", "seller"];
 

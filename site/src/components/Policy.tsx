@@ -45,6 +45,13 @@ export interface PolicyReport {
 
 const REGIONS = ["SG", "US", "CN", "EU", "global"];
 
+/** Regions the form lists that the workspace's cell does not route to. */
+function unroutableRegions(report: PolicyReport): string[] {
+	return REGIONS.filter(
+		(region) => !report.cell.routableRegions.includes(region),
+	);
+}
+
 /** Provider policy form and each route's status under it. */
 function Policy() {
 	const [me] = createResource(() => portal<Me>("/me"));
@@ -52,6 +59,10 @@ function Policy() {
 		portal<PolicyReport>("/policy"),
 	);
 	const [saveError, setSaveError] = createSignal<unknown>();
+	// The restrict checkboxes as the user set them; undefined until changed,
+	// so the stored policy decides.
+	const [restrictProviders, setRestrictProviders] = createSignal<boolean>();
+	const [restrictModels, setRestrictModels] = createSignal<boolean>();
 	const [saved, setSaved] = createSignal(false);
 	const canEdit = () => me()?.permissions.includes("policy:write") ?? false;
 	const providers = () => {
@@ -61,6 +72,10 @@ function Policy() {
 		}
 		return [...seen.entries()];
 	};
+	const providersRestricted = (data: PolicyReport) =>
+		restrictProviders() ?? data.policy.allowedProviders !== undefined;
+	const modelsRestricted = (data: PolicyReport) =>
+		restrictModels() ?? data.policy.allowedModels !== undefined;
 	const models = () => [
 		...new Set((report()?.routes ?? []).map((r) => r.model)),
 	];
@@ -117,6 +132,9 @@ function Policy() {
 													type="checkbox"
 													name="allowedRegions"
 													value={region}
+													disabled={
+														!data().cell.routableRegions.includes(region)
+													}
 													checked={data().policy.allowedRegions.includes(
 														region,
 													)}
@@ -126,6 +144,13 @@ function Policy() {
 										)}
 									</For>
 								</div>
+								<Show when={unroutableRegions(data()).length > 0}>
+									<p class="hint" data-testid="unroutable-regions">
+										Cell {data().cell.name} does not route to{" "}
+										{unroutableRegions(data()).join(", ")}, so those regions
+										cannot be allowed here.
+									</p>
+								</Show>
 							</fieldset>
 							<fieldset disabled={!canEdit()}>
 								<legend>Prompt retention</legend>
@@ -157,7 +182,10 @@ function Policy() {
 										type="checkbox"
 										name="restrictProviders"
 										value="yes"
-										checked={data().policy.allowedProviders !== undefined}
+										checked={providersRestricted(data())}
+										onChange={(event) =>
+											setRestrictProviders(event.currentTarget.checked)
+										}
 									/>
 									Only the providers checked below
 								</label>
@@ -169,6 +197,7 @@ function Policy() {
 													type="checkbox"
 													name="allowedProviders"
 													value={id}
+													disabled={!providersRestricted(data())}
 													checked={
 														data().policy.allowedProviders?.includes(id) ?? true
 													}
@@ -186,7 +215,10 @@ function Policy() {
 										type="checkbox"
 										name="restrictModels"
 										value="yes"
-										checked={data().policy.allowedModels !== undefined}
+										checked={modelsRestricted(data())}
+										onChange={(event) =>
+											setRestrictModels(event.currentTarget.checked)
+										}
 									/>
 									Only the models checked below
 								</label>
@@ -198,6 +230,7 @@ function Policy() {
 													type="checkbox"
 													name="allowedModels"
 													value={model}
+													disabled={!modelsRestricted(data())}
 													checked={
 														data().policy.allowedModels?.includes(model) ?? true
 													}
