@@ -19,7 +19,7 @@ import type { RouteContext } from "../context.ts";
 import { json, type PortalResponse, readJsonBody } from "../http.ts";
 import { requireWorkspace } from "./workspace.ts";
 
-/** A key's status as the portal shows it; an expired key is not usable. */
+/** A key's status as the portal shows it. An expired key is not usable. */
 export type KeyViewStatus = ApiKeyItem["status"] | "expired";
 
 /** A key as the portal shows it: no hash, no table keys. */
