@@ -10,7 +10,7 @@ import {
 	hashApiKey,
 	maskApiKey,
 } from "../../shared/api-key.ts";
-import { invalidRequest, notFound } from "../../shared/errors.ts";
+import { conflict, invalidRequest, notFound } from "../../shared/errors.ts";
 import { formatUsd } from "../../shared/money.ts";
 import { keys } from "../../shared/table.ts";
 import {
@@ -253,14 +253,45 @@ export async function rotateApiKey(
 	store: Store,
 	input: { keyId: string; actor: string },
 ): Promise<CreatedApiKey> {
-	const current = await requireApiKey(store, input.keyId);
-	if (current.status === "revoked") {
-		throw invalidRequest(
-			`Key ${current.keyId} is revoked, so it cannot be rotated. Create a new key instead.`,
-			"keyId",
-			"key_revoked",
-		);
+	// The new key carries the old key's spend as read, so the old key's spend
+	// and reservations must not move before the rotation commits; a request
+	// settling in between makes the write fail and the rotation read again.
+	for (let attempt = 1; ; attempt++) {
+		const current = await requireApiKey(store, input.keyId);
+		if (current.status === "revoked") {
+			throw invalidRequest(
+				`Key ${current.keyId} is revoked, so it cannot be rotated. Create a new key instead.`,
+				"keyId",
+				"key_revoked",
+			);
+		}
+		try {
+			return await writeRotation(store, current, input.actor);
+		} catch (error) {
+			if (!conditionFailedAt(error, 0)) throw error;
+			const latest = await requireApiKey(store, input.keyId);
+			if (latest.status === "revoked") {
+				throw invalidRequest(
+					`Key ${current.keyId} was revoked while it was being rotated. Create a new key instead.`,
+					"keyId",
+					"key_revoked",
+				);
+			}
+			if (attempt >= 5) {
+				throw conflict(
+					`Key ${current.keyId} kept changing while it was being rotated, because requests are settling on it. Retry the rotation.`,
+					"rotation_conflict",
+				);
+			}
+		}
 	}
+}
+
+async function writeRotation(
+	store: Store,
+	current: ApiKeyItem,
+	actor: string,
+): Promise<CreatedApiKey> {
 	const now = new Date().toISOString();
 	const created = newKeyItem({
 		workspaceId: current.workspaceId,
@@ -273,7 +304,7 @@ export async function rotateApiKey(
 	const audit = auditEventPut(store, {
 		workspaceId: current.workspaceId,
 		action: "apiKey.rotated",
-		actor: input.actor,
+		actor,
 		details: {
 			keyId: current.keyId,
 			newKeyId: created.item.keyId,
@@ -283,29 +314,20 @@ export async function rotateApiKey(
 	});
 
 	const revoke = revokeUpdate(store, current, now);
-	if (revoke.Update) {
-		revoke.Update.UpdateExpression += ", replacedByKeyId = :replacedBy";
-		revoke.Update.ExpressionAttributeValues = {
-			...revoke.Update.ExpressionAttributeValues,
-			":replacedBy": created.item.keyId,
-		};
-	}
-	try {
-		await transactWrite(store, [
-			revoke,
-			putNewItem(store, created.item),
-			audit.put,
-		]);
-	} catch (error) {
-		if (conditionFailedAt(error, 0)) {
-			throw invalidRequest(
-				`Key ${current.keyId} was revoked while it was being rotated. Create a new key instead.`,
-				"keyId",
-				"key_revoked",
-			);
-		}
-		throw error;
-	}
+	revoke.Update.UpdateExpression += ", replacedByKeyId = :replacedBy";
+	revoke.Update.ConditionExpression +=
+		" AND spentMicroUsd = :spent AND reservedMicroUsd = :reserved";
+	revoke.Update.ExpressionAttributeValues = {
+		...revoke.Update.ExpressionAttributeValues,
+		":replacedBy": created.item.keyId,
+		":spent": current.spentMicroUsd,
+		":reserved": current.reservedMicroUsd,
+	};
+	await transactWrite(store, [
+		revoke,
+		putNewItem(store, created.item),
+		audit.put,
+	]);
 	return created;
 }
 

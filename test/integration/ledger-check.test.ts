@@ -305,6 +305,25 @@ describe("checkLedger", () => {
 		expect(result.ok).toBe(true);
 	});
 
+	it("passes a key rotated mid-traffic", async () => {
+		const { workspaceId, key } = await busyWorkspace();
+		const reservations = await Promise.all(
+			Array.from({ length: 8 }, () => reserve(store, key, 20_000)),
+		);
+
+		const [rotated] = await Promise.all([
+			rotateApiKey(store, { keyId: key.keyId, actor: "test" }),
+			...reservations.map((reservation, index) =>
+				settle(store, key, reservation, 1_000 + index),
+			),
+		]);
+		await charge(store, rotated.item, 5_000);
+
+		const result = await checkLedger(store, { workspaceId });
+		expect(result.workspaces[0]?.problems).toEqual([]);
+		expect(result.ok).toBe(true);
+	});
+
 	it("rejects an unknown workspace", async () => {
 		const error = await checkLedger(store, { workspaceId: "ws_NOPE" }).catch(
 			(e: unknown) => e,
