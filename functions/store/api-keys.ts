@@ -256,6 +256,8 @@ export async function rotateApiKey(
 	// The new key carries the old key's spend as read, so the old key's spend
 	// and reservations must not move before the rotation commits; a request
 	// settling in between makes the write fail and the rotation read again.
+	// NOTE: requests still in flight on the old key settle on the old key, so
+	// the new key's budget does not count them.
 	for (let attempt = 1; ; attempt++) {
 		const current = await requireApiKey(store, input.keyId);
 		if (current.status === "revoked") {
