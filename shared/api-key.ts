@@ -16,7 +16,7 @@ const BODY_LENGTH = 32;
 const CHECKSUM_LENGTH = 6;
 const KEY_PATTERN = /^sk-gag-([a-z][a-z0-9]{1,15})-([0-9A-Za-z]{38})$/;
 
-/** Key scopes the gateway knows. */
+/** Key scopes the gateway accepts. */
 export const KEY_SCOPES = [
 	"chat.completions",
 	"models.read",

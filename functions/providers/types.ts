@@ -1,7 +1,7 @@
 /**
  * The provider adapter contract. Every adapter turns a provider's stream
  * into the same normalized events, so the chat handler serves identical
- * OpenAI shapes whichever provider answered.
+ * OpenAI shapes whichever provider served the request.
  */
 import type { CatalogRoute } from "../../shared/catalog.ts";
 import type { TokenUsage } from "../../shared/pricing.ts";

@@ -254,8 +254,8 @@ export async function rotateApiKey(
 	input: { keyId: string; actor: string },
 ): Promise<CreatedApiKey> {
 	// The new key carries the old key's spend as read, so the old key's spend
-	// and reservations must not move before the rotation commits; a request
-	// settling in between makes the write fail and the rotation read again.
+	// and reservations must not move before the rotation commits. A request
+	// settling in between makes the write fail, and the rotation reads again.
 	// NOTE: requests still in flight on the old key settle on the old key, so
 	// the new key's budget does not count them.
 	for (let attempt = 1; ; attempt++) {

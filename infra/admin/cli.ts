@@ -138,7 +138,7 @@ async function runCommand(
 
 /**
  * Joins `--usd -3` into `--usd=-3`, because parseArgs reads a value that
- * starts with a dash as another option; the command then rejects the
+ * starts with a dash as another option. The command then rejects the
  * negative amount with its own message.
  */
 function joinNegativeValues(args: string[], command: Command): string[] {

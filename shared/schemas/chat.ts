@@ -1,7 +1,7 @@
 /**
- * Schema of an OpenAI chat completions request. Known fields are checked
- * so a bad value gets a 400 that names it; unknown fields pass through, as
- * OpenAI clients add fields faster than any gateway.
+ * Schema of an OpenAI chat completions request. Known fields are checked,
+ * so a bad value gets a 400 that names it. Unknown fields pass through,
+ * because OpenAI clients add fields faster than any gateway.
  */
 import { z } from "zod";
 
