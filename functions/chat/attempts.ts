@@ -45,8 +45,6 @@ export interface AttemptOptions {
 	maxOutputTokens: number;
 	/** Read the whole stream before committing (non-streamed responses). */
 	readToEnd: boolean;
-	/** Aborted when the client goes away. */
-	clientSignal: AbortSignal;
 }
 
 /**
@@ -86,8 +84,6 @@ async function openOne(
 	options: AttemptOptions,
 ): Promise<OpenedStream> {
 	const abort = new AbortController();
-	const onClientAbort = () => abort.abort();
-	options.clientSignal.addEventListener("abort", onClientAbort, { once: true });
 	try {
 		const events = await adapterFor(route).open(route, request, {
 			signal: abort.signal,
@@ -114,8 +110,6 @@ async function openOne(
 	} catch (error) {
 		abort.abort();
 		throw error;
-	} finally {
-		options.clientSignal.removeEventListener("abort", onClientAbort);
 	}
 }
 
@@ -158,7 +152,6 @@ export async function openFirstAvailable(
 	const attempts: AttemptRecord[] = [];
 	let lastError: ProviderError | undefined;
 	for (const route of candidates.slice(0, MAX_ATTEMPTS)) {
-		if (options.clientSignal.aborted) break;
 		const started = Date.now();
 		try {
 			const opened = await openOne(route, request, options);

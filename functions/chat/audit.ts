@@ -1,4 +1,10 @@
+/**
+ * The audit record of a chat request: candidates, exclusions, every attempt
+ * and the final route.
+ */
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { GatewayError } from "../../shared/errors.ts";
+import { keys } from "../../shared/table.ts";
 import type { RequestState } from "./state.ts";
 
 export function auditDetails(
@@ -26,8 +32,6 @@ export async function writeStandaloneAudit(
 	error: GatewayError,
 ): Promise<void> {
 	if (!state.auth) return;
-	const { PutCommand } = await import("@aws-sdk/lib-dynamodb");
-	const { keys } = await import("../../shared/table.ts");
 	const workspaceId = state.auth.key.workspaceId;
 	const requestId = state.invocation.requestId;
 	await state.invocation.store.doc.send(

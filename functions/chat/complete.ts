@@ -59,7 +59,7 @@ import { replay } from "./replay.ts";
 import {
 	canOverlapReservation,
 	idempotencyOf,
-	plannedOutputTokens,
+	planReservation,
 	type Reserved,
 	reserve,
 } from "./reserve.ts";
@@ -130,17 +130,17 @@ export async function serveChat(
 		const attemptOptions = (maxOutputTokens: number) => ({
 			maxOutputTokens,
 			readToEnd: request.stream !== true,
-			clientSignal: new AbortController().signal,
 		});
 
 		// With credit far above the worst case, the provider's time to first
-		// token hides the reservation's round trip; nothing is sent to the
+		// token hides the reservation's round trip. Nothing is sent to the
 		// client before the reservation succeeds.
-		const planned = plannedOutputTokens(request, candidates);
-		const early = canOverlapReservation(state, candidates, idempotency)
+		const plan = planReservation(request, candidates);
+		const planned = plan.maxOutputTokens;
+		const early = canOverlapReservation(state, plan, idempotency)
 			? openFirstAvailable(candidates, request, attemptOptions(planned))
 			: undefined;
-		const outcome = await reserve(state, candidates, idempotency).catch(
+		const outcome = await reserve(state, plan, idempotency).catch(
 			async (error: unknown) => {
 				if (early) await discardAttempt(early);
 				throw error;

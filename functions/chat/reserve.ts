@@ -88,18 +88,36 @@ export interface Reserved {
  */
 const OVERLAP_MARGIN = 20;
 
-/** Output limit before any clamp for credit: the request's, capped by the routes. */
-export function plannedOutputTokens(
+/**
+ * Figures of a request's worst case, computed once for the overlap decision
+ * and the reservation.
+ */
+export interface ReservationPlan {
+	/** Highest price of each kind among the candidates. */
+	price: TokenPrice;
+	promptTokens: number;
+	/** Output limit before any clamp for credit: the request's, capped by the routes. */
+	maxOutputTokens: number;
+	choices: number;
+}
+
+/** Plans a request's worst case over its candidates. */
+export function planReservation(
 	request: ChatCompletionRequest,
 	candidates: readonly CatalogRoute[],
-): number {
+): ReservationPlan {
 	const routeCap = Math.max(
 		...candidates.map((route) => route.maxOutputTokens),
 	);
-	return Math.min(
-		requestedMaxTokens(request) ?? DEFAULT_MAX_OUTPUT_TOKENS,
-		routeCap,
-	);
+	return {
+		price: highestPrice(candidates),
+		promptTokens: estimatePromptTokens(request),
+		maxOutputTokens: Math.min(
+			requestedMaxTokens(request) ?? DEFAULT_MAX_OUTPUT_TOKENS,
+			routeCap,
+		),
+		choices: request.n ?? 1,
+	};
 }
 
 /**
@@ -108,19 +126,19 @@ export function plannedOutputTokens(
  * the worst case, so the reservation almost surely succeeds, and when no
  * idempotency record or rate limit could refuse the request. No byte reaches
  * the client before the reservation succeeds, so the balance still never
- * goes below zero; a refused reservation only aborts the provider call.
+ * goes below zero, and a refused reservation only aborts the provider call.
  */
 export function canOverlapReservation(
 	state: RequestState,
-	candidates: readonly CatalogRoute[],
+	plan: ReservationPlan,
 	idempotency: { key: string } | undefined,
 ): boolean {
-	const { auth, request } = state;
-	if (!auth || !request || idempotency || auth.key.rateLimit) return false;
+	const { auth } = state;
+	if (!auth || idempotency || auth.key.rateLimit) return false;
 	const worstCase = worstCaseChargeMicroUsd(
-		estimatePromptTokens(request),
-		plannedOutputTokens(request, candidates) * (request.n ?? 1),
-		highestPrice(candidates),
+		plan.promptTokens,
+		plan.maxOutputTokens * plan.choices,
+		plan.price,
 	);
 	const budgetRoom =
 		auth.key.budgetMicroUsd === undefined
@@ -134,18 +152,16 @@ export function canOverlapReservation(
 
 export async function reserve(
 	state: RequestState,
-	candidates: CatalogRoute[],
+	plan: ReservationPlan,
 	idempotency: { key: string; bodyHash: string } | undefined,
 ): Promise<Reserved | { replay: IdempotencyRecord }> {
 	const { auth, request, invocation } = state as Required<
 		Pick<RequestState, "auth" | "request">
 	> &
 		RequestState;
-	const price = highestPrice(candidates);
-	const promptTokens = estimatePromptTokens(request);
+	const { price, promptTokens, choices } = plan;
 	const requested = requestedMaxTokens(request);
-	let maxOutputTokens = plannedOutputTokens(request, candidates);
-	const choices = request.n ?? 1;
+	let maxOutputTokens = plan.maxOutputTokens;
 	const keyHasBudget = auth.key.budgetMicroUsd !== undefined;
 	const expiresAt = new Date(
 		Date.now() + invocation.functionTimeoutMs + RESERVATION_MARGIN_MS,

@@ -658,19 +658,9 @@ async function writeSettlement(
 		{ Put: { TableName: store.tableName, Item: audit } },
 	];
 	if (input.idempotencyKey && input.idempotentResponse === undefined) {
-		items.push({
-			Delete: {
-				TableName: store.tableName,
-				Key: keys.idempotency(
-					workspaceId,
-					reservation.keyId,
-					input.idempotencyKey,
-				),
-				ConditionExpression:
-					"attribute_not_exists(pk) OR requestId = :requestId",
-				ExpressionAttributeValues: { ":requestId": requestId },
-			},
-		});
+		items.push(
+			idempotencyRecordDelete(store, reservation, input.idempotencyKey),
+		);
 	} else if (input.idempotencyKey) {
 		items.push({
 			Update: {
@@ -696,6 +686,30 @@ async function writeSettlement(
 	}
 	await transactWrite(store, items);
 	return usageEvent;
+}
+
+/**
+ * Deletes a request's idempotency record, so a retry with the same key runs
+ * as a new request. The condition passes when the record is this request's
+ * or already gone (expired by TTL).
+ */
+function idempotencyRecordDelete(
+	store: Store,
+	reservation: ReservationItem,
+	idempotencyKey: string,
+): TransactItem {
+	return {
+		Delete: {
+			TableName: store.tableName,
+			Key: keys.idempotency(
+				reservation.workspaceId,
+				reservation.keyId,
+				idempotencyKey,
+			),
+			ConditionExpression: "attribute_not_exists(pk) OR requestId = :requestId",
+			ExpressionAttributeValues: { ":requestId": reservation.requestId },
+		},
+	};
 }
 
 export interface ReleaseInput {
@@ -762,19 +776,9 @@ export async function releaseReservation(
 		items.push({ Put: { TableName: store.tableName, Item: audit } });
 	}
 	if (input.idempotencyKey) {
-		items.push({
-			Delete: {
-				TableName: store.tableName,
-				Key: keys.idempotency(
-					workspaceId,
-					reservation.keyId,
-					input.idempotencyKey,
-				),
-				ConditionExpression:
-					"attribute_not_exists(pk) OR requestId = :requestId",
-				ExpressionAttributeValues: { ":requestId": reservation.requestId },
-			},
-		});
+		items.push(
+			idempotencyRecordDelete(store, reservation, input.idempotencyKey),
+		);
 	}
 	try {
 		await transactWrite(store, items);
