@@ -1,5 +1,5 @@
 /**
- * The gateway's one error family. Each error knows its HTTP status and the
+ * The gateway's one error family. Each error carries its HTTP status and the
  * OpenAI error `type` and `code`, so every OpenAI SDK raises its matching
  * exception class. Messages never carry a key secret, and carry prompt text
  * only in one case: a provider's own 400 message, returned to the caller

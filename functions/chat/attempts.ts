@@ -1,7 +1,7 @@
 /**
  * Calls candidates in order until one starts streaming a response. A retryable failure
- * before the first byte reaches the client moves on to the next candidate;
- * a client error (400 and the like) stops at once. Every attempt is
+ * before the first byte reaches the client moves on to the next candidate,
+ * but a client error (400 and the like) stops at once. Every attempt is
  * recorded for the audit trail.
  */
 import type { CatalogRoute } from "../../shared/catalog.ts";

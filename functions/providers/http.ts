@@ -10,7 +10,7 @@ import { providerErrorFromNetwork, providerErrorFromStatus } from "./types.ts";
  * arrived with a 2xx status. The timeout covers the wait for headers only;
  * idle time inside the stream is bounded by the caller.
  *
- * @throws ProviderError for non-2xx answers, timeouts and network errors.
+ * @throws ProviderError for non-2xx responses, timeouts and network errors.
  */
 export async function postJson(
 	route: CatalogRoute,

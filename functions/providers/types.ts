@@ -91,7 +91,7 @@ export class ProviderError extends Error {
 	}
 }
 
-/** Longest provider message passed on to a client. */
+/** Maximum length of a provider message passed on to a client, in characters. */
 const MAX_PROVIDER_MESSAGE_LENGTH = 500;
 
 /** Classifies an upstream HTTP status as a ProviderError. */

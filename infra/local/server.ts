@@ -540,7 +540,7 @@ function sendError(
 }
 
 /**
- * Answers a request that Node's HTTP parser rejected (control bytes in a
+ * Responds to a request that Node's HTTP parser rejected (control bytes in a
  * header, headers over the size limit) with an OpenAI-shaped JSON error
  * instead of Node's empty response, then closes the connection.
  */
